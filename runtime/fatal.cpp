@@ -1,0 +1,144 @@
+// Fatal errors and goroutine dumps (Go's throw and traceback, minus the
+// stack unwinding: a goroutine is described by its id, status and wait
+// reason).
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/gmp.h"
+#include "runtime/traceback.h"
+
+namespace gort {
+
+namespace {
+
+const char* statusName(uint32_t s) {
+    switch (s) {
+        case Gidle: return "idle";
+        case Grunnable: return "runnable";
+        case Grunning: return "running";
+        case Gsyscall: return "syscall";
+        case Gwaiting: return "waiting";
+        case Gdead: return "dead";
+    }
+    return "???";
+}
+
+void writeAll(const char* buf, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(2, buf, n);
+        if (w <= 0) return;
+        buf += w;
+        n -= size_t(w);
+    }
+}
+
+void vprinterr(const char* fmt, va_list ap) {
+    char buf[1024];
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    if (n < 0) return;
+    if (size_t(n) > sizeof buf - 2) n = int(sizeof buf - 2);
+    buf[n++] = '\n';
+    writeAll(buf, size_t(n));
+}
+
+void printg(G* gp, bool current) {
+    const char* reason = gp->waitreason;
+    printerr("goroutine %lld%s%s [%s%s%s]%s%s:", (long long)gp->goid, gp->name ? " " : "",
+             gp->name ? gp->name : "", statusName(gp->atomicstatus.load(std::memory_order_relaxed)),
+             reason ? ", " : "", reason ? reason : "", gp->lockedm ? " locked to thread" : "",
+             current ? " (current)" : "");
+}
+
+std::atomic<int> dying{0};
+
+}  // namespace
+
+int64_t nanotime() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void printerr(const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vprinterr(fmt, ap);
+    va_end(ap);
+}
+
+void fatal(const char* msg) { fatalf("%s", msg); }
+
+void fatalf(const char* fmt, ...) {
+    if (dying.fetch_add(1) > 0) {
+        // Another thread is already reporting; let it finish.
+        for (;;) pause();
+    }
+    char buf[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    printerr("gort: fatal error: %s", buf);
+    printerr("%s", "");
+    dumpgoroutines(getg());
+    abort();
+}
+
+void dumpgoroutines(G* cur) {
+    if (cur != nullptr) {
+        printg(cur, true);
+        printerr("%s", "");
+    }
+    // No lock: the crashing thread may hold allglock. The list only grows
+    // by appending, and a stale entry is still a G.
+    constexpr int kMaxShown = 64;
+    int64_t n = sched.allglen;
+    G** all = sched.allgs;
+    int shown = 0, more = 0;
+    for (int64_t i = 0; i < n && all != nullptr; i++) {
+        G* gp = all[i];
+        if (gp == cur || gp->system) continue;
+        uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
+        if (st == Gdead || st == Gidle) continue;
+        if (shown == kMaxShown) {
+            more++;
+            continue;
+        }
+        printg(gp, false);
+        printerr("%s", "");
+        shown++;
+    }
+    if (more > 0) printerr("...additional goroutines: %d", more);
+}
+
+void allgadd(G* gp) {
+    LockGuard g(sched.allglock);
+    if (sched.allglen == sched.allgcap) {
+        int64_t cap = sched.allgcap == 0 ? 1024 : sched.allgcap * 2;
+        auto** n = static_cast<G**>(malloc(size_t(cap) * sizeof(G*)));
+        if (n == nullptr) fatal("out of memory growing allgs");
+        if (sched.allglen > 0) memcpy(n, sched.allgs, size_t(sched.allglen) * sizeof(G*));
+        G** old = sched.allgs;
+        sched.allgs = n;  // dumps read without the lock: publish the full copy
+        sched.allgcap = cap;
+        free(old);
+    }
+    gp->allgIndex = sched.allglen;
+    sched.allgs[sched.allglen++] = gp;
+}
+
+void allgremove(G* gp) {
+    LockGuard g(sched.allglock);
+    int64_t i = gp->allgIndex;
+    if (i < 0 || i >= sched.allglen || sched.allgs[i] != gp) fatal("allgremove: G not in allgs");
+    G* last = sched.allgs[--sched.allglen];
+    sched.allgs[i] = last;
+    last->allgIndex = i;
+    gp->allgIndex = -1;
+}
+
+}  // namespace gort

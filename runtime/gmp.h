@@ -1,0 +1,271 @@
+// The scheduler's data structures: G (goroutine), M (OS thread), P
+// (processor), and the global scheduler state. Go keeps these in
+// runtime2.go; the algorithms that use them are in proc.cpp (scheduling),
+// newm.cpp (thread creation), lockosthread.cpp, syscall.cpp and timers.cpp.
+//
+// Ownership rules, as in Go:
+//   - A G is owned by the M running it (status Grunning), or by the run queue
+//     or wait queue that holds it. Its status moves only along the edges
+//     listed at Gstatus.
+//   - A P is owned by the M whose m->p it is (status Prunning), by the idle
+//     list (Pidle, sched.lock), by an M in a system call (Psyscall, until
+//     someone CASes it away), or by no one (Pdead, beyond GOMAXPROCS).
+//   - An M's fields are written by its own thread, except where noted: the
+//     waker writes m->nextp before notewakeup(&m->park).
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/base.h"
+#include "runtime/context.h"
+#include "runtime/lock.h"
+#include "runtime/stack.h"
+
+namespace gort {
+
+struct G;
+struct M;
+struct P;
+struct Timer;
+struct Sudog;
+
+// Goroutine states (Go's _G* constants). Transitions:
+//   Gidle -> Grunnable (newproc) -> Grunning (execute)
+//   Grunning -> Grunnable (gosched) | Gwaiting (gopark) | Gsyscall
+//   (entersyscall) | Gdead (goexit)
+//   Gwaiting -> Grunnable (goready);  Gsyscall -> Grunning | Grunnable
+//   Gdead -> Grunnable (reused from a free list)
+enum Gstatus : uint32_t { Gidle, Grunnable, Grunning, Gsyscall, Gwaiting, Gdead };
+
+// Processor states (Go's _P* constants).
+enum Pstatus : uint32_t { Pidle, Prunning, Psyscall, Pdead };
+
+using GoFunc = void (*)(void*);
+
+struct G {
+    Context ctx;         // saved context while not running
+    Stack stack;         // empty until the first run
+    size_t stackSize;    // rounded size it runs with
+    std::atomic<uint32_t> atomicstatus{Gidle};
+    int64_t goid = 0;
+    M* m = nullptr;        // M running this G
+    M* lockedm = nullptr;  // M this G is wired to (LockOSThread)
+    G* schedlink = nullptr;
+    GoFunc fn = nullptr;
+    void* arg = nullptr;
+    char* name = nullptr;  // optional, malloc'd
+    bool system = false;   // runtime G not counted by numGoroutine
+    int64_t allgIndex = -1;  // position in sched.allgs
+
+    // Parking.
+    const char* waitreason = nullptr;
+    void* param = nullptr;       // set by the waker (channels, select)
+    Sudog* waiting = nullptr;    // sudogs of a blocked select/channel op
+    std::atomic<uint32_t> selectDone{0};
+    Timer* timer = nullptr;      // for sleep, allocated on first use
+
+    // cgo.
+    int cgoErrno = 0;  // errno left by the last cgocall
+    bool incallback = false;
+
+    // Hooks for layers above (Python): run on this G's stack right before it
+    // switches out and right after it switches in.
+    void (*parkHook)(void*) = nullptr;
+    void (*resumeHook)(void*) = nullptr;
+    void* hookArg = nullptr;
+    M* affinity = nullptr;  // prefer to resume on this M
+
+    Gstatus status() const { return Gstatus(atomicstatus.load(std::memory_order_acquire)); }
+};
+
+// SysmonTick is sysmon's last observation of a P.
+struct SysmonTick {
+    uint32_t schedtick = 0;
+    int64_t schedwhen = 0;
+    uint32_t syscalltick = 0;
+    int64_t syscallwhen = 0;
+};
+
+// How an M's thread came to be (stats, tests).
+enum class MOrigin : uint8_t { native, hook, foreign };
+
+struct M {
+    int64_t id = 0;
+    G* g0 = nullptr;     // scheduling context on the thread's own stack
+    G* curg = nullptr;   // user G running on this M
+    P* p = nullptr;      // attached P
+    P* nextp = nullptr;  // P to attach when woken or started
+    P* oldp = nullptr;   // P held before entering a system call
+    bool spinning = false;
+    bool blocked = false;  // sleeping on park
+    bool incgo = false;    // running C code for a cgocall
+    int32_t ncgo = 0;      // cgocalls in progress
+    uint64_t ncgocall = 0;
+    uint32_t lockedExt = 0;  // user LockOSThread nesting
+    uint32_t lockedInt = 0;  // runtime-internal lockOSThread nesting
+    G* lockedg = nullptr;
+    Note park;
+    M* schedlink = nullptr;  // idle list, newmHandoff list, extra list
+    M* alllink = nullptr;    // allm
+    sigset_t sigmask;        // mask to run with (initSigmask for runtime Ms)
+    void (*mstartfn)() = nullptr;
+    int32_t locks = 0;
+    pid_t procid = 0;  // kernel thread id
+    uint32_t syscalltick = 0;
+    uint64_t fastrand = 0;
+    int64_t syscallwhen = 0;
+    MOrigin origin = MOrigin::native;
+    bool isExtra = false;      // bound to a thread the runtime did not create
+    bool isTemplate = false;   // the template thread
+    bool isSysmon = false;
+    bool exitThread = false;   // leave schedule() and end the thread (mexit)
+    void* sigaltstack = nullptr;  // alternate signal stack we installed
+    size_t g0StackSize = 0;       // OS stack size recorded at creation
+
+    // Switch bookkeeping: the G that switched away from this M's thread and
+    // what to do with it once its context is saved (Go's mcall function).
+    G* prevg = nullptr;
+    void (*afterSwitch)(M*, G*) = nullptr;
+    // gopark's unlock function and its argument.
+    bool (*waitunlockf)(G*, void*) = nullptr;
+    void* waitlock = nullptr;
+    // A G that the fast path picked but that only g0 may start.
+    G* pendingg = nullptr;
+};
+
+constexpr int kRunqSize = 256;
+constexpr int kStackCacheSize = 32;
+
+struct alignas(64) P {
+    int32_t id = 0;
+    std::atomic<uint32_t> status{Pdead};
+    P* link = nullptr;  // idle list
+    uint32_t schedtick = 0;
+    std::atomic<uint32_t> syscalltick{0};
+    SysmonTick sysmontick;
+    M* m = nullptr;  // owning M
+
+    // Goroutine ids are handed out in batches.
+    int64_t goidcache = 0, goidcacheend = 0;
+
+    // Local run queue: a lock-free ring written by the owner at the tail,
+    // consumed by the owner and by stealers at the head.
+    alignas(64) std::atomic<uint32_t> runqhead{0};
+    std::atomic<uint32_t> runqtail{0};
+    std::atomic<G*> runq[kRunqSize] = {};
+    // runnext, if set, runs before anything in runq: a G readied or created
+    // by the running G inherits the rest of its time slice.
+    std::atomic<G*> runnext{nullptr};
+
+    // Dead Gs ready for reuse, and free stacks of the default size.
+    G* gFree = nullptr;
+    int32_t gFreeCount = 0;
+    Stack stackcache[kStackCacheSize];
+    int32_t nstackcache = 0;
+
+    // Goroutine accounting: written only by the owner (relaxed), summed by
+    // numGoroutine.
+    std::atomic<int64_t> gcreated{0};
+    std::atomic<int64_t> gexited{0};
+
+    // Timers (timers.cpp): a 4-ary min-heap on `when`, under timersLock.
+    Mutex timersLock;
+    Timer** timers = nullptr;
+    int32_t ntimers = 0, timersCap = 0;
+    std::atomic<int64_t> timer0When{0};  // earliest when, 0 if none
+};
+
+constexpr int kMaxProcs = 1024;
+
+// Sched is the global scheduler state (Go's schedt plus globals).
+struct Sched {
+    Mutex lock;
+
+    // Ms.
+    M* midle = nullptr;  // idle Ms waiting for work
+    int32_t nmidle = 0;
+    int32_t nmidlelocked = 0;
+    int64_t mnext = 0;    // Ms ever created; next id
+    int64_t nmfreed = 0;  // Ms that exited
+    int32_t nmsys = 0;    // system Ms (sysmon, template thread)
+    std::atomic<M*> allm{nullptr};
+    std::atomic<int32_t> nmspinning{0};
+
+    // Ps.
+    P* pidle = nullptr;
+    std::atomic<int32_t> npidle{0};
+    std::atomic<int32_t> gomaxprocs{0};
+    std::atomic<int32_t> nallp{0};  // allp entries ever allocated
+    std::atomic<P*> allp[kMaxProcs] = {};
+
+    // Global run queue.
+    G* runqhead = nullptr;
+    G* runqtail = nullptr;
+    std::atomic<int32_t> runqsize{0};
+
+    // Global pool of dead Gs (their stacks go back to the stack pools).
+    Mutex gFreeLock;
+    G* gFree = nullptr;
+    int32_t ngFree = 0;
+
+    // Every G struct ever allocated and not yet freed (Go's allgs), for
+    // dumps and deadlock detection.
+    Mutex allglock;
+    G** allgs = nullptr;
+    int64_t allglen = 0, allgcap = 0;
+
+    std::atomic<int64_t> goidgen{0};
+    std::atomic<int64_t> gcreatedNoP{0};  // Gs created with no P
+    std::atomic<int64_t> gexitedNoP{0};
+    std::atomic<int64_t> nsysg{0};        // live system Gs (not counted)
+
+    // The M sleeping until the next timer, and when it wakes.
+    M* timerSleeper = nullptr;
+    std::atomic<int64_t> pollUntil{0};
+
+    // sysmon.
+    std::atomic<bool> sysmonwait{false};
+    Note sysmonnote;
+
+    // Ms the template thread must create (Go's newmHandoff).
+    struct {
+        Mutex lock;
+        M* newm = nullptr;
+        bool waiting = false;
+        Note wake;
+        std::atomic<uint32_t> haveTemplateThread{0};
+    } newmHandoff;
+
+    // Extra Ms: Ms for threads the runtime did not create (extram.cpp).
+    Mutex extraLock;
+    M* extram = nullptr;       // pooled, not bound to a thread
+    int32_t extraMCount = 0;
+    std::atomic<int32_t> extraMInUse{0};
+
+    std::atomic<bool> running{false};   // between init and shutdown
+    std::atomic<bool> stopping{false};  // shutdown in progress
+    std::atomic<int32_t> nthreads{0};   // runtime-owned threads alive
+};
+
+// Sched is trivially destructible and constant-initialised, so it needs no
+// constructor at load time and no destructor at unload; shutdown resets it.
+extern constinit Sched sched;
+
+// The process's initial signal mask, captured at init; new Ms start with it.
+extern sigset_t initSigmask;
+
+// Thread-local access. A goroutine may resume on another thread, so a
+// thread-local address must never be kept across a switch: every read goes
+// through these opaque calls (tls.cpp).
+M* getm();
+void setm(M* m);
+inline G* getg() {
+    M* m = getm();
+    return m != nullptr ? m->curg : nullptr;
+}
+
+}  // namespace gort

@@ -1,0 +1,188 @@
+// Starting and stopping the runtime, and the small entry points of
+// runtime/runtime.h.
+//
+// Unlike Go's, this runtime can stop: shutdown waits for the goroutines to
+// finish, wakes every idle M with exitThread set (each runs mexit and its
+// thread ends), stops the template thread and sysmon, waits for their
+// threads to be gone, and frees Ps, Gs, stacks and extra Ms. The global
+// state is then reset to its load-time value, so init works again and
+// libgort can be unloaded.
+#include <dirent.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <memory>
+#include <vector>
+
+#include "runtime/futex.h"
+#include "runtime/proc.h"
+#include "runtime/runtime.h"
+#include "runtime/signals.h"
+#include "runtime/stats.h"
+
+namespace gort {
+
+void extramFreeAll();
+void dropm(M* m);
+
+namespace {
+
+Mutex initLock;  // serialises init and shutdown
+
+int32_t ncpu() {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? int32_t(n) : 1;
+}
+
+void teardown();
+
+bool taskAlive(pid_t tid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d", int(tid));
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+// stopAllThreads ends every runtime-owned thread. Returns the kernel ids of
+// those that must be seen gone before libgort's code may be unmapped.
+std::vector<pid_t> stopAllThreads() {
+    std::vector<pid_t> tids;
+    {
+        LockGuard g(sched.lock);
+        for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+            if (!m->isExtra && (m->origin == MOrigin::native || threadStartHookIsDefault)) {
+                tids.push_back(m->procid);
+            }
+        }
+        while (M* m = mget()) {
+            m->exitThread = true;
+            m->park.wakeup();
+        }
+        if (M* s = sched.timerSleeper) {
+            sched.timerSleeper = nullptr;
+            sched.pollUntil.store(0, std::memory_order_relaxed);
+            s->exitThread = true;
+            s->park.wakeup();
+        }
+    }
+    wakeTemplateThread();
+    wakeSysmon();
+    auto* n = reinterpret_cast<std::atomic<uint32_t>*>(&sched.nthreads);
+    for (uint32_t v; (v = n->load(std::memory_order_acquire)) != 0;) futexsleep(n, v, 1000000);
+    return tids;
+}
+
+}  // namespace
+
+int init(const Config& c) {
+    LockGuard g(initLock);
+    if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
+    stats().reset();
+    pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
+    iscgo = c.cgo;
+    if (iscgo && threadStartHook == nullptr) fatal("_cgo_thread_start missing");
+    stackSetDefaultSize(c.stackSize);
+    initsig();
+    sched.running.store(true, std::memory_order_release);
+    procresize(c.maxprocs > 0 ? c.maxprocs : ncpu());
+    if ((iscgo && startTemplateThread() != 0) || newm(sysmon, nullptr) != 0) {
+        teardown();
+        return kETHREAD;
+    }
+    return kOK;
+}
+
+int shutdown(int64_t timeoutNs) {
+    LockGuard g(initLock);
+    if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
+    if (onGoroutine()) return kEBUSY;
+    int64_t deadline = nanotime() + (timeoutNs > 0 ? timeoutNs : 0);
+    while (numGoroutine() > 0) {
+        int64_t left = deadline - nanotime();
+        if (left <= 0) return kEBUSY;
+        usleep(useconds_t(left > 1000000 ? 1000 : left / 1000 + 1));
+    }
+    teardown();
+    return kOK;
+}
+
+namespace {
+
+void teardown() {
+    sched.stopping.store(true, std::memory_order_release);
+    std::vector<pid_t> tids = stopAllThreads();
+    // The threads have left the scheduler; wait until they have left our code
+    // too (a few instructions), so libgort may be unloaded after this returns.
+    int64_t until = nanotime() + 1000000000;
+    for (pid_t tid : tids) {
+        while (taskAlive(tid) && nanotime() < until) sched_yield();
+    }
+    if (M* m = getm(); m != nullptr && m->isExtra) dropm(m);
+    resetsig();
+    extramFreeAll();
+    gfreeAll();
+    pfreeAll();
+    stackReleaseAll();
+    free(sched.allgs);
+    std::destroy_at(&sched);
+    std::construct_at(&sched);
+}
+
+}  // namespace
+
+bool initialized() { return sched.running.load(std::memory_order_acquire); }
+
+int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {
+    if (fn == nullptr) return kEINVAL;
+    if (!initialized()) return kENOTINIT;
+    SpawnOpts so;
+    so.stackSize = opts.stackSize;
+    so.name = opts.name;
+    M* m = getm();
+    P* p = m != nullptr ? m->p : nullptr;
+    G* gp = newproc1(fn, arg, so, p);
+    if (gp == nullptr) return kENOMEM;
+    if (goidOut != nullptr) *goidOut = gp->goid;  // before gp can run and be reused
+    if (p != nullptr) {
+        runqput(p, gp, true);
+    } else {
+        LockGuard lg(sched.lock);
+        globrunqput(gp);
+    }
+    wakep();
+    return kOK;
+}
+
+int64_t goid() {
+    G* gp = getg();
+    return gp != nullptr ? gp->goid : 0;
+}
+
+bool onGoroutine() { return getg() != nullptr; }
+
+void sleep(int64_t ns) { timeSleep(ns); }
+
+int gomaxprocs(int n) {
+    if (!initialized()) return kENOTINIT;
+    if (n <= 0) return sched.gomaxprocs.load(std::memory_order_acquire);
+    return procresize(n);
+}
+
+void setThreadStartHook(ThreadStartHook hook) { threadStartHook = hook; }
+
+void setSwitchHooks(void (*park)(void*), void (*resume)(void*), void* arg) {
+    G* gp = getg();
+    if (gp == nullptr) return;
+    gp->parkHook = park;
+    gp->resumeHook = resume;
+    gp->hookArg = arg;
+}
+
+}  // namespace gort

@@ -1,0 +1,346 @@
+// How an M is born and how it dies: Go's newm -> allocm -> newm1 ->
+// (cgo: the thread-start hook; native: newosproc) -> mstart, and mexit.
+//
+// newm(fn, p) builds the M (allocm) and then decides who creates its
+// thread. If the calling thread is locked to a goroutine (lockedExt != 0) or
+// is running C code (incgo), its state may be unfit to clone (namespaces,
+// credentials, cwd via unshare, a C library's thread-local state), so the M
+// is queued on sched.newmHandoff and the template thread creates it. The
+// template thread is a clean thread that never runs goroutines; it is
+// started by the first LockOSThread, or at init in cgo mode.
+//
+// newm1 holds execLock for reading while the thread is created, so
+// gort_fork_exec (write side) never runs while a thread is half made. In
+// cgo mode it fills a ThreadStart and calls threadStartHook (Go's
+// _cgo_thread_start; bridge/ provides the default, an application may
+// install its own). In native mode it calls newosproc: a detached pthread
+// created with every signal blocked, the creator's mask restored after.
+// Either way the new thread starts in mstart, which installs the M's own
+// signal mask (the process's initial mask, never the creator's), takes
+// nextp, and runs schedule().
+//
+// Unlike Go, failing to create a thread does not end the process: the
+// failure is reported in Go's words, counted, retried on EAGAIN with
+// backoff (20 tries), and then undone: the P the M was meant to run goes
+// back to the idle list, so its work stays runnable for the existing Ms.
+//
+// mexit: an M whose locked goroutine exited, or that is told to stop at
+// shutdown, hands its P off, leaves allm, frees itself, and its thread
+// returns.
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/futex.h"
+#include "runtime/proc.h"
+#include "runtime/signals.h"
+#include "runtime/stats.h"
+
+namespace gort {
+
+ThreadStartHook threadStartHook = nullptr;
+bool threadStartHookIsDefault = false;
+bool iscgo = false;
+RWMutex execLock;
+
+namespace {
+
+constexpr int64_t kMaxMCount = 10000;  // Go's default thread limit
+constexpr int kCreateTries = 20;
+
+int64_t mcount() { return sched.mnext - sched.nmfreed; }
+
+void checkmcount() {
+    if (mcount() > kMaxMCount) {
+        printerr("runtime: program exceeds %lld-thread limit", (long long)kMaxMCount);
+        fatal("thread exhaustion");
+    }
+}
+
+// mstartTrampoline is the C-style entry both thread paths use.
+void mstartTrampoline(void* arg) { mstart(static_cast<M*>(arg)); }
+
+void* mstartPthread(void* arg) {
+    mstart(static_cast<M*>(arg));
+    return nullptr;
+}
+
+// withRetry calls create until it succeeds, fails with something other than
+// EAGAIN, or has been tried kCreateTries times, sleeping (try+1) ms between.
+template <class F>
+int withRetry(F create) {
+    int err = 0;
+    for (int tries = 0; tries < kCreateTries; tries++) {
+        err = create();
+        if (err != EAGAIN) return err;
+        stats().threadCreateRetries.fetch_add(1, std::memory_order_relaxed);
+        timespec ts{0, (tries + 1) * 1000000L};
+        nanosleep(&ts, nullptr);
+    }
+    return err;
+}
+
+// newosproc creates the thread for mp with pthreads (native mode).
+int newosproc(M* mp) {
+    pthread_attr_t attr;
+    if (int err = pthread_attr_init(&attr)) return err;
+    size_t size = 0;
+    pthread_attr_getstacksize(&attr, &size);
+    mp->g0StackSize = size;  // the g0 stack bound mstart relies on
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    // Block every signal across creation: the new thread must not take a
+    // signal before minit has set up its M; it opens its own mask there.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    int err = withRetry([&] { return pthread_create(&tid, &attr, mstartPthread, mp); });
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
+// newmFailed undoes a newm whose thread could not be created.
+void newmFailed(M* mp, int err) {
+    printerr("runtime: failed to create new OS thread (have %lld already; errno=%d)",
+             (long long)mcount(), err);
+    if (err == EAGAIN) printerr("runtime: may need to increase max user processes (ulimit -u)");
+    stats().threadCreateFailures.fetch_add(1, std::memory_order_relaxed);
+    sched.nthreads.fetch_sub(1, std::memory_order_acq_rel);
+    if (mp->mstartfn == mspinning) {
+        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    {
+        LockGuard g(sched.lock);
+        if (P* p = mp->nextp) {
+            mp->nextp = nullptr;
+            pidleput(p);
+        }
+        // Unlink from allm.
+        M* prev = nullptr;
+        for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+            if (m == mp) {
+                if (prev == nullptr) {
+                    sched.allm.store(m->alllink, std::memory_order_release);
+                } else {
+                    prev->alllink = m->alllink;
+                }
+                break;
+            }
+            prev = m;
+        }
+        sched.nmfreed++;
+    }
+    mfree(mp);
+}
+
+void templateThread();
+
+}  // namespace
+
+void mcommoninit(M* m) {
+    LockGuard g(sched.lock);
+    m->id = sched.mnext++;
+    if (!m->isExtra) checkmcount();
+    m->fastrand = uint64_t(m->id + 1) * 0x9E3779B97F4A7C15ULL ^ uint64_t(nanotime());
+    if (m->fastrand == 0) m->fastrand = 1;
+    m->alllink = sched.allm.load(std::memory_order_relaxed);
+    sched.allm.store(m, std::memory_order_release);
+}
+
+M* allocm(P* p, void (*fn)()) {
+    M* m = new M;
+    m->g0 = new G;
+    m->g0->system = true;
+    m->g0->atomicstatus.store(Grunning, std::memory_order_relaxed);
+    m->mstartfn = fn;
+    m->nextp = p;
+    m->sigmask = initSigmask;
+    mcommoninit(m);
+    return m;
+}
+
+void mfree(M* m) {
+    delete m->g0;
+    delete m;
+}
+
+int newm(void (*fn)(), P* p) {
+    M* mp = allocm(p, fn);
+    M* cur = getm();
+    if (cur != nullptr && (cur->lockedExt != 0 || cur->incgo)) {
+        // This thread may be tainted: let the template thread do it.
+        auto& h = sched.newmHandoff;
+        LockGuard g(h.lock);
+        if (h.haveTemplateThread.load(std::memory_order_acquire) == 0) {
+            fatal("on a locked thread with no template thread");
+        }
+        mp->schedlink = h.newm;
+        h.newm = mp;
+        if (h.waiting) {
+            h.waiting = false;
+            h.wake.wakeup();
+        }
+        return 0;
+    }
+    return newm1(mp);
+}
+
+int newm1(M* mp) {
+    sched.nthreads.fetch_add(1, std::memory_order_acq_rel);
+    int err;
+    execLock.rlock();
+    if (iscgo) {
+        if (threadStartHook == nullptr) fatal("_cgo_thread_start missing");
+        ThreadStart ts{mstartTrampoline, mp, 0};
+        mp->origin = MOrigin::hook;
+        err = withRetry([&] { return threadStartHook(&ts); });
+    } else {
+        mp->origin = MOrigin::native;
+        err = newosproc(mp);
+    }
+    execLock.runlock();
+    if (err != 0) {
+        newmFailed(mp, err);
+        return err;
+    }
+    auto& counter = iscgo ? stats().msCreatedHook : stats().msCreatedNative;
+    counter.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+}
+
+void mstart(M* m) {
+    setm(m);
+    minit(m);
+    if (m->mstartfn != nullptr) m->mstartfn();
+    if (!m->isTemplate && !m->isSysmon) {
+        if (P* p = m->nextp) {
+            m->nextp = nullptr;
+            acquirep(m, p);
+        }
+        schedule(m);
+    }
+    mexit(m);
+}
+
+void mexit(M* m) {
+    if (m->p != nullptr) handoffp(releasep(m));
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, nullptr);
+    unminit(m);
+    {
+        LockGuard g(sched.lock);
+        M* prev = nullptr;
+        M* cur = sched.allm.load(std::memory_order_relaxed);
+        for (; cur != nullptr && cur != m; cur = cur->alllink) prev = cur;
+        if (cur == nullptr) fatal("m not found in allm");
+        if (prev == nullptr) {
+            sched.allm.store(m->alllink, std::memory_order_release);
+        } else {
+            prev->alllink = m->alllink;
+        }
+        if (m->isTemplate || m->isSysmon) sched.nmsys--;
+        sched.nmfreed++;
+    }
+    setm(nullptr);
+    mfree(m);
+    // Last: shutdown waits for this count to reach zero.
+    if (sched.nthreads.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        futexwakeup(reinterpret_cast<std::atomic<uint32_t>*>(&sched.nthreads), 1);
+    }
+}
+
+void minit(M* m) {
+    m->procid = pid_t(syscall(SYS_gettid));
+    minitSignalStack(m);
+    // Open the mask the M should run with, never blocking the signals that
+    // report faults.
+    sigset_t mask = m->sigmask;
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&mask, sig);
+    pthread_sigmask(SIG_SETMASK, &mask, nullptr);
+    // g0 runs on this thread's stack.
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* addr = nullptr;
+        size_t size = 0;
+        pthread_attr_getstack(&attr, &addr, &size);
+        m->g0->ctx.stackLo = addr;
+        m->g0->ctx.stackSize = size;
+        if (m->g0StackSize == 0) m->g0StackSize = size;
+        pthread_attr_destroy(&attr);
+    }
+#if defined(GORT_TSAN)
+    m->g0->ctx.tsanFiber = __tsan_get_current_fiber();
+#endif
+}
+
+void unminit(M* m) { unminitSignalStack(m); }
+
+// ---- the template thread ------------------------------------------------------------
+
+namespace {
+
+// templateThread is a thread in a known-good state that exists solely to
+// start new threads in known-good states when the calling thread may not be
+// in a good state (Go's comment). It never holds a P.
+void templateThread() {
+    M* m = getm();
+    m->isTemplate = true;
+    {
+        LockGuard g(sched.lock);
+        sched.nmsys++;
+    }
+    auto& h = sched.newmHandoff;
+    h.lock.lock();
+    for (;;) {
+        while (h.newm != nullptr) {
+            M* list = h.newm;
+            h.newm = nullptr;
+            h.lock.unlock();
+            while (list != nullptr) {
+                M* next = list->schedlink;
+                list->schedlink = nullptr;
+                if (newm1(list) == 0) {
+                    stats().templateHandoffs.fetch_add(1, std::memory_order_relaxed);
+                }
+                list = next;
+            }
+            h.lock.lock();
+        }
+        if (sched.stopping.load(std::memory_order_acquire)) break;
+        h.waiting = true;
+        h.wake.clear();
+        h.lock.unlock();
+        h.wake.sleep();
+        h.lock.lock();
+    }
+    h.haveTemplateThread.store(0, std::memory_order_release);
+    h.lock.unlock();
+}
+
+}  // namespace
+
+int startTemplateThread() {
+    auto& h = sched.newmHandoff;
+    uint32_t z = 0;
+    if (!h.haveTemplateThread.compare_exchange_strong(z, 1, std::memory_order_acq_rel)) return 0;
+    // Created directly, never delegated: it is the delegate.
+    int err = newm1(allocm(nullptr, templateThread));
+    if (err != 0) h.haveTemplateThread.store(0, std::memory_order_release);
+    return err;
+}
+
+void wakeTemplateThread() {
+    auto& h = sched.newmHandoff;
+    LockGuard g(h.lock);
+    if (h.waiting) {
+        h.waiting = false;
+        h.wake.wakeup();
+    }
+}
+
+}  // namespace gort

@@ -1,0 +1,755 @@
+// The goroutine scheduler.
+//
+// Go's model: G (goroutine), M (OS thread), P (processor, the right to run
+// Go code; GOMAXPROCS of them). An M must hold a P to run Gs. Each P has a
+// local run queue; a global run queue takes the overflow and Gs from
+// threads without a P. Idle Ps sit on an idle list, idle Ms sleep on their
+// park note.
+//
+// Switching. A G runs on its own stack; an M's g0 runs on the thread's
+// native stack. Every switch goes through gswitch, which jumps with
+// Boost.Context and passes the current M as the jump's data, so a resumed G
+// learns which thread it is now on from the jump itself. The G that was
+// left is saved by the side that resumes (finishSwitch), which then runs the
+// pending "after" action for it (Go's mcall function: park_m, gosched_m,
+// goexit0). Until that action runs, the left G is still Grunning and
+// unreachable, so no other M can resume it before its context is saved.
+//
+// Unlike Go, the common transitions do not go through g0: when a G parks,
+// yields or exits and its P's local queue has a G that may run here, the M
+// switches directly to that G (one jump instead of two; fastNext). Only
+// when the local queue is empty, a timer is due, the global queue is due a
+// look (every 61st schedule), or locking is involved, does the M switch to
+// g0 and run schedule(), which can steal, block and hand Ps around.
+//
+// Spinning Ms (Go's "worker parking/unparking"): an M that runs out of
+// work looks for it while "spinning" (sched.nmspinning); at most half of
+// the busy Ps may have a spinning M. Whoever makes work available (newproc,
+// goready) calls wakep, which starts a spinning M only if there is an idle P
+// and no M is spinning already. A spinning M that finds work stops spinning
+// and, if it was the last spinner, wakes another (resetspinning), so a burst
+// of new work fans out without a thundering herd. An M that gives up drops
+// its P, then re-checks every run queue before sleeping, so a G queued
+// while it was giving up is not stranded.
+//
+// Timers: each P keeps a heap (timers.cpp). The M that goes idle with the
+// earliest timer pending becomes the timer sleeper: it sleeps on its note
+// with a timeout instead of indefinitely, and runs timers when it wakes.
+#include "runtime/proc.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include "runtime/stats.h"
+#include "runtime/traceback.h"
+
+namespace gort {
+
+constinit Sched sched;
+sigset_t initSigmask;
+
+namespace {
+
+constexpr int32_t kGFreeLocalMax = 64;     // per-P free Gs before spilling half
+constexpr int32_t kGFreeGlobalMax = 8192;  // pooled globally; beyond, Gs are freed
+
+// ---- switching ---------------------------------------------------------------
+
+inline void finishSwitch(M* m, fcontext_t fctx) {
+    G* prev = m->prevg;
+    prev->ctx.fctx = fctx;
+    if (auto after = m->afterSwitch) {
+        m->afterSwitch = nullptr;
+        after(m, prev);
+    }
+}
+
+void stackput(P* p, Stack s);
+
+// gentry is where a new G starts: finish the switch that started it, run its
+// function, exit.
+[[noreturn]] void gentry(transfer_t t) {
+    M* m = static_cast<M*>(t.data);
+#if defined(GORT_ASAN)
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+    finishSwitch(m, t.fctx);
+    G* gp = m->curg;
+    try {
+        gp->fn(gp->arg);
+    } catch (const std::exception& e) {
+        fatalf("unhandled C++ exception in goroutine %lld: %s", (long long)gp->goid, e.what());
+    } catch (...) {
+        fatalf("unhandled C++ exception in goroutine %lld", (long long)gp->goid);
+    }
+    goexit1();
+}
+
+Stack stackget(P* p, size_t size) {
+    if (p != nullptr && size == stackDefaultSize() && p->nstackcache > 0) {
+        return p->stackcache[--p->nstackcache];
+    }
+    return stackalloc(size);
+}
+
+void stackput(P* p, Stack s) {
+    if (!s) return;
+    if (p != nullptr && s.size() == stackDefaultSize()) {
+        if (p->nstackcache == kStackCacheSize) {
+            for (int32_t i = 0; i < kStackCacheSize / 2; i++) stackfree(p->stackcache[--p->nstackcache]);
+        }
+        p->stackcache[p->nstackcache++] = s;
+        return;
+    }
+    stackfree(s);
+}
+
+// gstart gives a G that has never run its stack and initial context.
+void gstart(M* m, G* gp) {
+    if (!gp->stack) {
+        gp->stack = stackget(m->p, gp->stackSize);
+        if (!gp->stack) {
+            fatalf("out of memory: cannot allocate a %zu-byte stack for goroutine %lld",
+                   gp->stackSize, (long long)gp->goid);
+        }
+    }
+    gp->ctx.fctx = make_fcontext(reinterpret_cast<void*>(gp->stack.hi), gp->stack.size(), gentry);
+    gp->ctx.stackLo = reinterpret_cast<const void*>(gp->stack.lo);
+    gp->ctx.stackSize = gp->stack.size();
+#if defined(GORT_TSAN)
+    gp->ctx.tsanFiber = __tsan_create_fiber(0);
+#endif
+}
+
+// startRunning makes gp the M's current G, ready to be switched to.
+inline void startRunning(M* m, G* gp, bool inheritTime) {
+    m->curg = gp;
+    gp->m = m;
+    casgstatus(gp, Grunnable, Grunning);
+    if (!inheritTime) m->p->schedtick++;
+    if (gp->ctx.fctx == nullptr) gstart(m, gp);
+}
+
+// fastNext picks the G to switch to directly from a G that is leaving the
+// CPU, or returns null when g0 must decide (see the comment at the top).
+G* fastNext(M* m) {
+    if (m->lockedg != nullptr) return nullptr;
+    P* p = m->p;
+    if (p->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
+        return nullptr;
+    }
+    if (p->id >= sched.gomaxprocs.load(std::memory_order_relaxed)) return nullptr;
+    int64_t t0 = p->timer0When.load(std::memory_order_relaxed);
+    if (t0 != 0 && t0 <= nanotime()) return nullptr;
+    bool inherit;
+    G* gp = runqget(p, &inherit);
+    if (gp == nullptr) return nullptr;
+    if (gp->lockedm != nullptr) {
+        m->pendingg = gp;  // g0 hands our P to its M
+        return nullptr;
+    }
+    startRunning(m, gp, inherit);
+    return gp;
+}
+
+// leave switches the running G gp away: to next if fastNext found one, else
+// to g0.
+inline M* leave(M* m, G* gp, G* next, void (*after)(M*, G*)) {
+    if (next == nullptr) {
+        m->curg = nullptr;
+        next = m->g0;
+    }
+    return gswitch(m, gp, next, after);
+}
+
+// ---- after-switch actions (run on the next stack, for the G that left) ----
+
+void goschedLocal(M* m, G* prev) {
+    prev->m = nullptr;
+    casgstatus(prev, Grunning, Grunnable);
+    runqput(m->p, prev, false);
+}
+
+void goschedGlobal(M* m, G* prev) {
+    prev->m = nullptr;
+    casgstatus(prev, Grunning, Grunnable);
+    LockGuard g(sched.lock);
+    globrunqput(prev);
+}
+
+void parkAfter(M* m, G* prev) {
+    prev->m = nullptr;
+    casgstatus(prev, Grunning, Gwaiting);
+    auto unlockf = m->waitunlockf;
+    void* lock = m->waitlock;
+    m->waitunlockf = nullptr;
+    m->waitlock = nullptr;
+    if (unlockf != nullptr && !unlockf(prev, lock)) {
+        // The wait is already over: run prev again as soon as possible.
+        casgstatus(prev, Gwaiting, Grunnable);
+        if (m->curg == nullptr) {
+            m->pendingg = prev;  // we are on g0
+        } else {
+            runqput(m->p, prev, true);
+        }
+    }
+}
+
+// gdestroy turns a finished G into a free one.
+void gdestroy(M* m, G* prev) {
+    casgstatus(prev, Grunning, Gdead);
+    prev->m = nullptr;
+    prev->fn = nullptr;
+    prev->arg = nullptr;
+    prev->lockedm = nullptr;
+    if (prev->name != nullptr) {
+        free(prev->name);
+        prev->name = nullptr;
+    }
+    if (prev->system) {
+        sched.nsysg.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+        P* p = m->p;
+        p->gexited.store(p->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+#if defined(GORT_TSAN)
+    __tsan_destroy_fiber(prev->ctx.tsanFiber);
+    prev->ctx.tsanFiber = nullptr;
+#endif
+    prev->ctx.fctx = nullptr;
+    stackput(m->p, prev->stack);
+    prev->stack = Stack{};
+    gfput(m->p, prev);
+}
+
+void goexitAfter(M* m, G* prev) { gdestroy(m, prev); }
+
+// goexitLocked runs on g0 for a G that exits while wired to its M.
+void goexitLocked(M* m, G* prev) {
+    bool lockedExt = m->lockedExt != 0;
+    uint32_t lockedInt = m->lockedInt;
+    prev->lockedm = nullptr;
+    m->lockedg = nullptr;
+    gdestroy(m, prev);
+    if (m->isExtra) {
+        // A thread the runtime does not own (C thread, gort_run_main): the
+        // thread lives on; its caller continues once schedule() returns.
+        m->lockedExt = 0;
+        m->lockedInt = 0;
+        m->exitThread = true;
+        return;
+    }
+    if (lockedInt != 0) {
+        printerr("runtime: mp.lockedInt = %u", lockedInt);
+        fatal("exited a goroutine internally locked to the OS thread");
+    }
+    if (lockedExt) {
+        // The thread's state may be tainted: it dies with its goroutine.
+        // lockedExt stays set, so the thread that replaces it (mexit hands
+        // off the P) is created by the template thread, not cloned from here.
+        stats().msExitedLocked.fetch_add(1, std::memory_order_relaxed);
+        m->exitThread = true;
+    }
+}
+
+}  // namespace
+
+// ---- public switching entry points -----------------------------------------------
+
+M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*)) {
+    m->prevg = from;
+    m->afterSwitch = after;
+#if defined(GORT_TSAN)
+    __tsan_switch_to_fiber(to->ctx.tsanFiber, 0);
+#endif
+#if defined(GORT_ASAN)
+    bool dying = after == goexitAfter || after == goexitLocked;
+    __sanitizer_start_switch_fiber(dying ? nullptr : &from->ctx.asanFakeStack, to->ctx.stackLo,
+                                   to->ctx.stackSize);
+#endif
+    transfer_t t = jump_fcontext(to->ctx.fctx, m);
+    M* cur = static_cast<M*>(t.data);
+#if defined(GORT_ASAN)
+    __sanitizer_finish_switch_fiber(from->ctx.asanFakeStack, nullptr, nullptr);
+#endif
+    finishSwitch(cur, t.fctx);
+    return cur;
+}
+
+bool casgstatus(G* gp, uint32_t from, uint32_t to) {
+    uint32_t v = from;
+    if (GORT_UNLIKELY(!gp->atomicstatus.compare_exchange_strong(v, to, std::memory_order_acq_rel))) {
+        fatalf("casgstatus: bad incoming values: goroutine %lld from %u to %u, status is %u",
+               (long long)gp->goid, from, to, v);
+    }
+    return true;
+}
+
+void execute(M* m, G* gp, bool inheritTime) {
+    startRunning(m, gp, inheritTime);
+    gswitch(m, m->g0, gp, nullptr);
+}
+
+void gosched() {
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp == nullptr || m->incgo) {
+        sched_yield();
+        return;
+    }
+    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
+    G* next = fastNext(m);
+    leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
+    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+}
+
+void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason) {
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp == nullptr) fatal("gopark: not on a goroutine");
+    if (m->locks != 0) fatal("gopark: holding locks");
+    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
+    gp->waitreason = reason;
+    m->waitunlockf = unlockf;
+    m->waitlock = lock;
+    leave(m, gp, fastNext(m), parkAfter);
+    gp->waitreason = nullptr;
+    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+}
+
+namespace {
+bool unlockMutex(G*, void* lock) {
+    static_cast<Mutex*>(lock)->unlock();
+    return true;
+}
+}  // namespace
+
+void goparkunlock(Mutex* lock, const char* reason) { gopark(unlockMutex, lock, reason); }
+
+void goready(G* gp) {
+    casgstatus(gp, Gwaiting, Grunnable);
+    M* m = getm();
+    P* p = m != nullptr ? m->p : nullptr;
+    if (p != nullptr) {
+        runqput(p, gp, true);
+    } else {
+        LockGuard g(sched.lock);
+        globrunqput(gp);
+    }
+    wakep();
+}
+
+[[noreturn]] void goexit1() {
+    M* m = getm();
+    G* gp = m->curg;
+    if (gp->lockedm != nullptr) {
+        leave(m, gp, nullptr, goexitLocked);
+    } else {
+        leave(m, gp, fastNext(m), goexitAfter);
+    }
+    fatal("goexit: a dead goroutine was resumed");
+}
+
+// ---- G allocation ----------------------------------------------------------------
+
+int64_t goidalloc(P* p) {
+    constexpr int64_t kBatch = 16;
+    if (p == nullptr) return sched.goidgen.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (p->goidcache == p->goidcacheend) {
+        p->goidcache = sched.goidgen.fetch_add(kBatch, std::memory_order_relaxed) + 1;
+        p->goidcacheend = p->goidcache + kBatch;
+    }
+    return p->goidcache++;
+}
+
+G* gfget(P* p) {
+    if (p == nullptr) {
+        LockGuard g(sched.gFreeLock);
+        G* gp = sched.gFree;
+        if (gp != nullptr) {
+            sched.gFree = gp->schedlink;
+            sched.ngFree--;
+        }
+        return gp;
+    }
+    if (p->gFree == nullptr && sched.ngFree > 0) {
+        LockGuard g(sched.gFreeLock);
+        while (p->gFreeCount < kGFreeLocalMax / 2 && sched.gFree != nullptr) {
+            G* gp = sched.gFree;
+            sched.gFree = gp->schedlink;
+            sched.ngFree--;
+            gp->schedlink = p->gFree;
+            p->gFree = gp;
+            p->gFreeCount++;
+        }
+    }
+    G* gp = p->gFree;
+    if (gp != nullptr) {
+        p->gFree = gp->schedlink;
+        p->gFreeCount--;
+    }
+    return gp;
+}
+
+void gfput(P* p, G* gp) {
+    gp->schedlink = p->gFree;
+    p->gFree = gp;
+    if (++p->gFreeCount < kGFreeLocalMax) return;
+    // Spill half to the global pool; free what the pool cannot keep.
+    G* spill = nullptr;
+    while (p->gFreeCount > kGFreeLocalMax / 2) {
+        G* g1 = p->gFree;
+        p->gFree = g1->schedlink;
+        p->gFreeCount--;
+        g1->schedlink = spill;
+        spill = g1;
+    }
+    G* drop = nullptr;
+    {
+        LockGuard g(sched.gFreeLock);
+        while (spill != nullptr) {
+            G* g1 = spill;
+            spill = g1->schedlink;
+            if (sched.ngFree >= kGFreeGlobalMax) {
+                g1->schedlink = drop;
+                drop = g1;
+                continue;
+            }
+            g1->schedlink = sched.gFree;
+            sched.gFree = g1;
+            sched.ngFree++;
+        }
+    }
+    while (drop != nullptr) {
+        G* g1 = drop;
+        drop = g1->schedlink;
+        gdelete(g1);
+    }
+}
+
+void gdelete(G* gp) {
+    allgremove(gp);
+    delete gp->timer;
+    delete gp;
+}
+
+void gfreeAll() {
+    auto freeList = [](G* gp) {
+        while (gp != nullptr) {
+            G* next = gp->schedlink;
+            gdelete(gp);
+            gp = next;
+        }
+    };
+    freeList(sched.gFree);
+    sched.gFree = nullptr;
+    sched.ngFree = 0;
+    int32_t n = sched.nallp.load(std::memory_order_relaxed);
+    for (int32_t i = 0; i < n; i++) {
+        P* p = sched.allp[i].load(std::memory_order_relaxed);
+        freeList(p->gFree);
+        p->gFree = nullptr;
+        p->gFreeCount = 0;
+        while (p->nstackcache > 0) stackfree(p->stackcache[--p->nstackcache]);
+    }
+}
+
+G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
+    G* gp = gfget(p);
+    if (gp == nullptr) {
+        gp = new (std::nothrow) G;
+        if (gp == nullptr) return nullptr;
+        gp->atomicstatus.store(Gdead, std::memory_order_relaxed);
+        allgadd(gp);
+    }
+    gp->fn = fn;
+    gp->arg = arg;
+    gp->stackSize = stackRoundSize(opts.stackSize);
+    gp->ctx.fctx = nullptr;
+    gp->system = opts.system;
+    gp->name = opts.name != nullptr ? strdup(opts.name) : nullptr;
+    gp->goid = goidalloc(p);
+    gp->parkHook = nullptr;
+    gp->resumeHook = nullptr;
+    gp->hookArg = nullptr;
+    gp->affinity = nullptr;
+    gp->cgoErrno = 0;
+    gp->incallback = false;
+    gp->param = nullptr;
+    gp->waiting = nullptr;
+    if (opts.system) {
+        sched.nsysg.fetch_add(1, std::memory_order_relaxed);
+    } else if (p != nullptr) {
+        p->gcreated.store(p->gcreated.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+    } else {
+        sched.gcreatedNoP.fetch_add(1, std::memory_order_relaxed);
+    }
+    casgstatus(gp, Gdead, Grunnable);
+    return gp;
+}
+
+G* newproc(GoFunc fn, void* arg, const SpawnOpts& opts) {
+    M* m = getm();
+    P* p = m != nullptr ? m->p : nullptr;
+    G* gp = newproc1(fn, arg, opts, p);
+    if (gp == nullptr) return nullptr;
+    if (p != nullptr) {
+        runqput(p, gp, true);
+    } else {
+        LockGuard g(sched.lock);
+        globrunqput(gp);
+    }
+    wakep();
+    return gp;
+}
+
+int64_t numGoroutine() {
+    int64_t n = sched.gcreatedNoP.load(std::memory_order_relaxed) -
+                sched.gexitedNoP.load(std::memory_order_relaxed);
+    int32_t np = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < np; i++) {
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        n += p->gcreated.load(std::memory_order_relaxed) - p->gexited.load(std::memory_order_relaxed);
+    }
+    return n;
+}
+
+uint32_t fastrand(M* m) {
+    // xorshift64*
+    uint64_t x = m->fastrand;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    m->fastrand = x;
+    return uint32_t((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+// ---- schedule ---------------------------------------------------------------------
+
+void resetspinning(M* m) {
+    if (!m->spinning) fatal("resetspinning: not a spinning m");
+    m->spinning = false;
+    int32_t n = sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    if (n < 0) fatal("findrunnable: negative nmspinning");
+    // The last spinner found work: there may be more, so start another.
+    wakep();
+}
+
+void schedule(M* m) {
+    for (;;) {
+        if (m->locks != 0) fatal("schedule: holding locks");
+        if (m->incgo) fatal("schedule: in cgo");
+        if (m->exitThread) return;
+        G* gp = m->pendingg;
+        bool inheritTime = false;
+        if (gp != nullptr) {
+            m->pendingg = nullptr;
+            inheritTime = true;
+        } else if (m->lockedg != nullptr) {
+            // This M only runs its locked G: wait until it is handed back.
+            stoplockedm(m);
+            if (m->exitThread) return;
+            gp = m->lockedg;
+        } else {
+            P* p = m->p;
+            if (p != nullptr && p->schedtick % 61 == 0 &&
+                sched.runqsize.load(std::memory_order_relaxed) > 0) {
+                // Fairness: look at the global queue now and then.
+                LockGuard g(sched.lock);
+                gp = globrunqget(p, 1);
+            }
+            if (gp == nullptr) {
+                gp = findRunnable(m, &inheritTime);
+                if (gp == nullptr) return;  // told to exit
+            }
+        }
+        if (gp->lockedm != nullptr && gp->lockedm != m) {
+            startlockedm(m, gp);
+            continue;
+        }
+        execute(m, gp, inheritTime);
+    }
+}
+
+namespace {
+
+// stealWork tries to steal a G from other Ps, in random order; the last
+// pass may also take a victim's runnext.
+G* stealWork(M* m) {
+    P* p = m->p;
+    constexpr int kStealTries = 4;
+    for (int i = 0; i < kStealTries; i++) {
+        bool stealRunNextG = i == kStealTries - 1;
+        int32_t n = sched.gomaxprocs.load(std::memory_order_relaxed);
+        uint32_t start = fastrand(m);
+        for (int32_t j = 0; j < n; j++) {
+            P* p2 = sched.allp[(start + uint32_t(j)) % uint32_t(n)].load(std::memory_order_acquire);
+            if (p2 == p || p2->status.load(std::memory_order_relaxed) == Pidle) continue;
+            if (G* gp = runqsteal(p, p2, stealRunNextG)) return gp;
+        }
+    }
+    return nullptr;
+}
+
+// runDueTimers runs the expired timers of every P; returns true if that
+// made work for m's P.
+bool runDueTimers(M* m, int64_t now) {
+    bool ran = false;
+    int32_t n = sched.gomaxprocs.load(std::memory_order_relaxed);
+    for (int32_t i = 0; i < n; i++) {
+        P* p2 = sched.allp[i].load(std::memory_order_acquire);
+        int64_t w = p2->timer0When.load(std::memory_order_relaxed);
+        if (w != 0 && w <= now) {
+            checkTimers(p2, now);
+            ran = true;
+        }
+    }
+    return ran && !runqempty(m->p);
+}
+
+// timerSleep blocks the M (holding no P) until `until` or a wakeup, as the
+// timer sleeper. Returns with a P acquired if one was idle, else none.
+void timerSleep(M* m, int64_t until) {
+    int64_t d = until - nanotime();
+    m->park.tsleep(d > 0 ? d : 0);
+    LockGuard g(sched.lock);
+    if (sched.timerSleeper == m) {
+        sched.timerSleeper = nullptr;
+        sched.pollUntil.store(0, std::memory_order_relaxed);
+    }
+    // Under sched.lock: a waker clears timerSleeper and wakes under it too.
+    m->park.clear();
+    if (P* p = pidleget()) acquirep(m, p);
+}
+
+}  // namespace
+
+G* findRunnable(M* m, bool* inheritTime) {
+top:
+    if (m->exitThread) return nullptr;
+    if (m->p == nullptr) {
+        stopm(m);
+        goto top;
+    }
+    if (retireIfBeyondMaxprocs(m)) goto top;
+    P* p = m->p;
+    int64_t now = checkTimers(p, 0);
+
+    if (G* gp = runqget(p, inheritTime)) {
+        if (m->spinning) resetspinning(m);
+        return gp;
+    }
+    if (sched.runqsize.load(std::memory_order_relaxed) > 0) {
+        G* gp;
+        {
+            LockGuard g(sched.lock);
+            gp = globrunqget(p, 0);
+        }
+        if (gp != nullptr) {
+            *inheritTime = false;
+            if (m->spinning) resetspinning(m);
+            return gp;
+        }
+    }
+
+    // Steal, if not too many Ms are already spinning.
+    {
+        int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
+        if (m->spinning || 2 * sched.nmspinning.load(std::memory_order_relaxed) <
+                               procs - sched.npidle.load(std::memory_order_relaxed)) {
+            if (!m->spinning) {
+                m->spinning = true;
+                sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+            }
+            if (G* gp = stealWork(m)) {
+                *inheritTime = false;
+                resetspinning(m);
+                return gp;
+            }
+        }
+    }
+    if (now == 0) now = nanotime();
+
+    // Due timers of other Ps (their Ms may be busy or gone).
+    if (runDueTimers(m, now)) goto top;
+
+    // Nothing to do: give up the P.
+    {
+        G* gp = nullptr;
+        sched.lock.lock();
+        if (sched.runqsize.load(std::memory_order_relaxed) > 0) gp = globrunqget(p, 0);
+        if (gp != nullptr) {
+            sched.lock.unlock();
+            *inheritTime = false;
+            if (m->spinning) resetspinning(m);
+            return gp;
+        }
+        if (releasep(m) != p) fatal("findrunnable: wrong p");
+        pidleput(p);
+        sched.lock.unlock();
+    }
+
+    // Stop spinning, then look everywhere once more: a G queued between our
+    // last look and pidleput must not be stranded (Go's "delicate dance").
+    bool wasSpinning = m->spinning;
+    if (m->spinning) {
+        m->spinning = false;
+        if (sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel) - 1 < 0) {
+            fatal("findrunnable: negative nmspinning");
+        }
+    }
+    {
+        int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
+        bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
+        for (int32_t i = 0; i < n && !work; i++) {
+            work = !runqempty(sched.allp[i].load(std::memory_order_acquire));
+        }
+        if (work) {
+            P* p2;
+            {
+                LockGuard g(sched.lock);
+                p2 = pidleget();
+            }
+            if (p2 != nullptr) {
+                acquirep(m, p2);
+                if (wasSpinning) {
+                    m->spinning = true;
+                    sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+                }
+                goto top;
+            }
+        }
+    }
+
+    // Sleep until the next timer if no other M does, else until woken.
+    if (int64_t next = nextTimerAll(); next != 0) {
+        bool sleeper = false;
+        {
+            LockGuard g(sched.lock);
+            if (sched.timerSleeper == nullptr) {
+                sched.timerSleeper = m;
+                sched.pollUntil.store(next, std::memory_order_relaxed);
+                sleeper = true;
+            } else if (next < sched.pollUntil.load(std::memory_order_relaxed)) {
+                M* old = sched.timerSleeper;
+                sched.timerSleeper = m;
+                sched.pollUntil.store(next, std::memory_order_relaxed);
+                old->park.wakeup();
+                sleeper = true;
+            }
+        }
+        if (sleeper) {
+            timerSleep(m, next);
+            goto top;
+        }
+    }
+    stopm(m);
+    goto top;
+}
+
+}  // namespace gort

@@ -1,0 +1,185 @@
+// Internal scheduler interface: the functions the runtime's files call on
+// each other. Names follow Go's proc.go so the two can be read side by side.
+// Nothing here is for the layers above; they use runtime/runtime.h.
+#pragma once
+
+#include "runtime/gmp.h"
+
+namespace gort {
+
+// ---- switching (proc.cpp) -------------------------------------------------
+
+// gswitch suspends `from` (the running G, or g0) and resumes `to` on the
+// calling thread; `after(m, from)` runs on `to`'s stack once `from`'s
+// context is saved (Go's mcall function). Returns the M that resumes `from`
+// later, which may be another thread's.
+M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*));
+
+// ---- G lifecycle (proc.cpp) -----------------------------------------------
+
+struct SpawnOpts {
+    size_t stackSize = 0;       // 0 = default
+    const char* name = nullptr;
+    bool system = false;        // not counted by numGoroutine
+};
+
+// newproc creates a runnable G running fn(arg) and queues it. Returns null if
+// memory ran out.
+G* newproc(GoFunc fn, void* arg, const SpawnOpts& opts);
+
+// newG returns a G in state Gdead from the free lists or the heap (stack
+// not yet attached).
+G* gfget(P* p);
+void gfput(P* p, G* gp);
+void gdelete(G* gp);
+void gfreeAll();
+// newproc1 makes a runnable G without queueing it.
+G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p);
+
+[[noreturn]] void goexit1();
+void gosched();
+// gopark parks the running G. unlockf(gp, lock), if set, runs after the G
+// is off its stack; if it returns false the G is resumed at once.
+void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason);
+// goparkunlock parks and releases a runtime Mutex.
+void goparkunlock(Mutex* lock, const char* reason);
+// goready makes a parked G runnable on the caller's P (or the global queue).
+void goready(G* gp);
+
+bool casgstatus(G* gp, uint32_t from, uint32_t to);
+void execute(M* m, G* gp, bool inheritTime);
+
+// ---- the scheduler loop (proc.cpp) ----------------------------------------
+
+// schedule runs on g0 until the M must exit (m->exitThread) or, for an M
+// bound to a foreign thread, until its locked G is done.
+void schedule(M* m);
+G* findRunnable(M* m, bool* inheritTime);
+void resetspinning(M* m);
+int64_t goidalloc(P* p);
+
+// ---- run queues (runq.cpp) ------------------------------------------------
+
+void runqput(P* p, G* gp, bool next);
+G* runqget(P* p, bool* inheritTime);
+bool runqempty(P* p);
+G* runqsteal(P* p, P* p2, bool stealRunNextG);
+// runqdrain moves every G of an unowned P to the global queue (sched.lock
+// held).
+void runqdrain(P* p);
+void globrunqput(G* gp);          // sched.lock held
+void globrunqputhead(G* gp);      // sched.lock held
+void globrunqputbatch(G* head, G* tail, int32_t n);  // sched.lock held
+G* globrunqget(P* p, int32_t max);  // sched.lock held
+
+// ---- idle Ms and Ps (idle.cpp) -------------------------------------------
+
+void mput(M* m);  // sched.lock held
+M* mget();        // sched.lock held
+void pidleput(P* p);  // sched.lock held
+P* pidleget();        // sched.lock held
+void acquirep(M* m, P* p);
+P* releasep(M* m);
+void stopm(M* m);
+void startm(P* p, bool spinning);
+void handoffp(P* p);
+void wakep();
+void incidlelocked(int32_t v);
+void mspinning();
+// notifyWorkAvailable is wakep for callers that may hold no P.
+inline void notifyWork() { wakep(); }
+
+// ---- threads (newm.cpp) ---------------------------------------------------
+
+// ThreadStart is what the thread-start hook receives (Go's ThreadStart): the
+// hook must start a thread running fn(arg); stackSize is the requested
+// size of that thread's stack (0 = the thread library's default).
+struct ThreadStart {
+    void (*fn)(void*);
+    void* arg;
+    size_t stackSize;
+};
+using ThreadStartHook = int (*)(const ThreadStart*);
+
+// threadStartHook is Go's _cgo_thread_start: null unless bridge/ filled it.
+extern ThreadStartHook threadStartHook;
+// threadStartHookIsDefault: the hook is bridge/'s, whose threads end when
+// mstart returns (shutdown waits for them to be gone).
+extern bool threadStartHookIsDefault;
+extern bool iscgo;
+extern RWMutex execLock;
+
+M* allocm(P* p, void (*fn)());
+// newm creates an M and its thread, starting with fn (if set) then p.
+// Returns 0 or an errno value (the thread could not be created).
+int newm(void (*fn)(), P* p);
+int newm1(M* mp);
+void mstart(M* m);
+void mexit(M* m);
+int startTemplateThread();
+void wakeTemplateThread();
+void minit(M* m);
+void unminit(M* m);
+void mcommoninit(M* m);
+void mfree(M* m);
+
+// ---- LockOSThread (lockosthread.cpp) -------------------------------------
+
+void dolockOSThread(M* m, G* gp);
+void lockOSThreadInternal();
+void unlockOSThreadInternal();
+void stoplockedm(M* m);
+void startlockedm(M* m, G* gp);
+
+// ---- timers (timers.cpp) --------------------------------------------------
+
+struct Timer {
+    int64_t when = 0;
+    void (*f)(void* arg, uintptr_t seq) = nullptr;
+    void* arg = nullptr;
+    uintptr_t seq = 0;
+    std::atomic<P*> pp{nullptr};  // heap holding it (under pp->timersLock)
+    int32_t idx = -1;
+};
+
+// addtimer queues t on the current M's P (P 0 when there is none).
+void addtimer(Timer* t);
+// deltimer removes t; false if it already ran or was not queued.
+bool deltimer(Timer* t);
+// checkTimers runs p's expired timers; returns the time used.
+int64_t checkTimers(P* p, int64_t now);
+// nextTimerAll returns the earliest timer over all Ps (0 = none).
+int64_t nextTimerAll();
+// moveTimers moves every timer of an unowned P to P 0.
+void moveTimers(P* from);
+// wakeTimerSleeper wakes the M sleeping until the next timer if `when` is
+// earlier; with no such M it wakes an idle P.
+void wakeTimerSleeper(int64_t when);
+void timeSleep(int64_t ns);
+
+// ---- GOMAXPROCS (procresize.cpp) -----------------------------------------
+
+int32_t procresize(int32_t nprocs);
+// procRetireIfDead: the M owns p and p is now beyond GOMAXPROCS: retire it.
+// Returns true if p was retired (the M then has no P).
+bool retireIfBeyondMaxprocs(M* m);
+void pfreeAll();
+
+// ---- syscalls (syscall.cpp) ----------------------------------------------
+
+void entersyscall();
+void exitsyscall();
+
+// ---- sysmon (sysmon.cpp) ------------------------------------------------
+
+void sysmon();
+void wakeSysmon();
+
+// ---- goroutine accounting ---------------------------------------------------
+
+int64_t numGoroutine();
+
+// fastrand returns a per-M pseudo-random number.
+uint32_t fastrand(M* m);
+
+}  // namespace gort

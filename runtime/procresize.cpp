@@ -1,0 +1,117 @@
+// Changing GOMAXPROCS while goroutines run.
+//
+// Go stops the world to resize. gort has no preemption, so it resizes
+// without stopping anyone:
+//   - Growing: new Ps are made (or dead ones revived) and put on the idle
+//     list; wakep starts Ms for them if there is work.
+//   - Shrinking: sched.gomaxprocs drops first. A P beyond the new count is
+//     retired by whoever owns it when they next look: idle Ps at once (here,
+//     under sched.lock), Ps in a system call by CAS (their M takes another
+//     P on return), running Ps by their M at its next scheduling point
+//     (fastNext declines, findRunnable retires). Retiring (pretire) moves the
+//     P's run queue to the global queue, its timers to P 0, its free Gs and
+//     stacks to the global pools, and marks it Pdead.
+// So nothing is lost, and a P keeps running only until its current
+// goroutine yields. Ps are never freed before shutdown: stealers and stats
+// may read any allp entry at any time.
+#include "runtime/proc.h"
+
+namespace gort {
+
+void pretire(P* p) {
+    runqdrain(p);
+    moveTimers(p);
+    if (p->gFree != nullptr) {
+        LockGuard g(sched.gFreeLock);
+        while (G* gp = p->gFree) {
+            p->gFree = gp->schedlink;
+            gp->schedlink = sched.gFree;
+            sched.gFree = gp;
+            sched.ngFree++;
+        }
+        p->gFreeCount = 0;
+    }
+    while (p->nstackcache > 0) stackfree(p->stackcache[--p->nstackcache]);
+    p->status.store(Pdead, std::memory_order_release);
+}
+
+int32_t procresize(int32_t nprocs) {
+    if (nprocs < 1) nprocs = 1;
+    if (nprocs > kMaxProcs) nprocs = kMaxProcs;
+    int32_t old;
+    bool grew;
+    {
+        LockGuard g(sched.lock);
+        old = sched.gomaxprocs.load(std::memory_order_relaxed);
+        int32_t nallp = sched.nallp.load(std::memory_order_relaxed);
+        for (int32_t i = nallp; i < nprocs; i++) {
+            P* p = new P;
+            p->id = i;
+            sched.allp[i].store(p, std::memory_order_release);
+        }
+        if (nprocs > nallp) sched.nallp.store(nprocs, std::memory_order_release);
+        sched.gomaxprocs.store(nprocs, std::memory_order_release);
+        grew = nprocs > old;
+
+        // Revive dead Ps below the new count.
+        for (int32_t i = 0; i < nprocs; i++) {
+            P* p = sched.allp[i].load(std::memory_order_relaxed);
+            if (p->status.load(std::memory_order_acquire) == Pdead) {
+                p->status.store(Pidle, std::memory_order_release);
+                pidleput(p);
+            }
+        }
+        // Retire idle Ps beyond it.
+        P** link = &sched.pidle;
+        while (P* p = *link) {
+            if (p->id >= nprocs) {
+                *link = p->link;
+                sched.npidle.fetch_sub(1, std::memory_order_acq_rel);
+                pretire(p);
+            } else {
+                link = &p->link;
+            }
+        }
+        // Take Ps beyond it from system calls.
+        for (int32_t i = nprocs; i < nallp; i++) {
+            P* p = sched.allp[i].load(std::memory_order_relaxed);
+            uint32_t st = Psyscall;
+            if (p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
+                p->syscalltick.fetch_add(1, std::memory_order_relaxed);
+                pretire(p);
+            }
+        }
+    }
+    if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    return old;
+}
+
+bool retireIfBeyondMaxprocs(M* m) {
+    P* p = m->p;
+    if (p->id < sched.gomaxprocs.load(std::memory_order_acquire)) return false;
+    {
+        LockGuard g(sched.lock);
+        if (p->id < sched.gomaxprocs.load(std::memory_order_relaxed)) return false;
+        releasep(m);
+        pretire(p);
+    }
+    if (m->spinning) {
+        m->spinning = false;
+        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    if (sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    return true;
+}
+
+void pfreeAll() {
+    int32_t n = sched.nallp.load(std::memory_order_relaxed);
+    for (int32_t i = 0; i < n; i++) {
+        P* p = sched.allp[i].load(std::memory_order_relaxed);
+        free(p->timers);
+        delete p;
+        sched.allp[i].store(nullptr, std::memory_order_relaxed);
+    }
+    sched.nallp.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace gort

@@ -1,0 +1,89 @@
+// The runtime's interface to the layers above (bridge/, c_api/, python/)
+// and to the C++ tests. Everything returns a Status (runtime/errors.h) or a
+// plain value; nothing here throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/errors.h"
+
+namespace gort {
+
+struct G;
+struct M;
+struct ThreadStart;
+
+struct Config {
+    int32_t maxprocs = 0;   // 0: number of CPUs available to the process
+    size_t stackSize = 0;   // default goroutine stack size; 0: 128 KiB
+    bool cgo = false;       // create threads through the thread-start hook
+};
+
+// init starts the runtime. Ms are created as work appears.
+int init(const Config& c);
+// shutdown waits up to timeoutNs for every goroutine to finish, then stops
+// every runtime thread and frees the runtime's memory; init may be called
+// again afterwards. kEBUSY if goroutines remain (the runtime keeps running).
+int shutdown(int64_t timeoutNs);
+bool initialized();
+
+struct GoOptions {
+    size_t stackSize = 0;
+    const char* name = nullptr;
+};
+
+// go spawns a goroutine running fn(arg). goidOut, if set, receives its id.
+int go(void (*fn)(void*), void* arg, const GoOptions& opts = {}, int64_t* goidOut = nullptr);
+
+// goid is the running goroutine's id, 0 off a goroutine.
+int64_t goid();
+
+// gosched yields the processor (on a thread that runs no goroutine it
+// yields the thread).
+void gosched();
+
+// sleep parks the calling goroutine for at least ns nanoseconds.
+void sleep(int64_t ns);
+
+// LockOSThread / UnlockOSThread, with Go's nesting semantics.
+int lockOSThread();
+int unlockOSThread();
+// lockOSCounts reports the calling M's (lockedExt, lockedInt).
+void lockOSCounts(uint32_t* ext, uint32_t* in);
+
+// gomaxprocs sets GOMAXPROCS when n > 0; returns the previous value.
+int gomaxprocs(int n);
+int64_t numGoroutine();
+
+// runOnThisThread runs fn(arg) as a goroutine locked to the calling thread
+// (which the runtime did not create) and returns when it finishes. With
+// external, the lock counts as a user LockOSThread (gort_run_main); else it
+// is internal (callbacks). The thread keeps its M afterwards when keepM.
+int runOnThisThread(void (*fn)(void*), void* arg, bool external, bool keepM);
+
+// onGoroutine reports whether the calling thread is running a goroutine.
+bool onGoroutine();
+
+// The thread-start hook (Go's _cgo_thread_start), set by bridge/ before
+// init; a cgo-mode runtime creates every thread through it.
+using ThreadStartHook = int (*)(const ThreadStart*);
+void setThreadStartHook(ThreadStartHook hook);
+
+// Per-goroutine hooks for the layers above: run on the goroutine's own
+// stack just before it switches out (park, yield) and just after it is
+// switched back in.
+void setSwitchHooks(void (*park)(void*), void (*resume)(void*), void* arg);
+
+// Counters, summed over the runtime.
+struct RuntimeStats {
+    int32_t maxprocs;
+    uint64_t goroutinesLive, goroutinesCreated;
+    uint64_t msTotal, msIdle, msCreatedNative, msCreatedHook, templateHandoffs;
+    uint64_t msExitedLocked, threadCreateFailures, threadCreateRetries;
+    uint64_t cgocalls, callbacks, foreignThreadsBound, extraMsInUse, extraMsPooled;
+    uint64_t pRetakes, handoffs, steals;
+};
+void readStats(RuntimeStats* s);
+
+}  // namespace gort

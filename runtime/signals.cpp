@@ -1,0 +1,99 @@
+#include "runtime/signals.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "runtime/gmp.h"
+#include "runtime/traceback.h"
+
+namespace gort {
+
+namespace {
+
+constexpr size_t kSigStackSize = 64 * 1024;
+
+struct sigaction oldSegv, oldBus;
+bool installed = false;
+
+void chain(int sig, siginfo_t* info, void* uctx) {
+    struct sigaction* old = sig == SIGSEGV ? &oldSegv : &oldBus;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction != nullptr) {
+            old->sa_sigaction(sig, info, uctx);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    // Default action: reinstate it; returning re-executes the fault.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, nullptr);
+}
+
+void faultHandler(int sig, siginfo_t* info, void* uctx) {
+    auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp != nullptr && stackGuardContains(gp->stack, addr)) {
+        printerr("gort: fatal error: stack overflow");
+        printerr("%s", "");
+        printerr("goroutine %lld%s%s [running]: stack of %zu bytes [%#lx, %#lx) overflowed "
+                 "into its guard page at %#lx",
+                 (long long)gp->goid, gp->name != nullptr ? " " : "",
+                 gp->name != nullptr ? gp->name : "", gp->stack.size(), (unsigned long)gp->stack.lo,
+                 (unsigned long)gp->stack.hi, (unsigned long)addr);
+        dumpgoroutines(gp);
+        abort();
+    }
+    chain(sig, info, uctx);
+}
+
+}  // namespace
+
+void initsig() {
+    if (installed) return;
+    struct sigaction sa {};
+    sa.sa_sigaction = faultHandler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &oldSegv);
+    sigaction(SIGBUS, &sa, &oldBus);
+    installed = true;
+}
+
+void resetsig() {
+    if (!installed) return;
+    sigaction(SIGSEGV, &oldSegv, nullptr);
+    sigaction(SIGBUS, &oldBus, nullptr);
+    installed = false;
+}
+
+void minitSignalStack(M* m) {
+    stack_t cur;
+    if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;  // adopt
+    void* mem = malloc(kSigStackSize);
+    if (mem == nullptr) return;
+    stack_t ss{};
+    ss.ss_sp = mem;
+    ss.ss_size = kSigStackSize;
+    if (sigaltstack(&ss, nullptr) != 0) {
+        free(mem);
+        return;
+    }
+    m->sigaltstack = mem;
+}
+
+void unminitSignalStack(M* m) {
+    if (m->sigaltstack == nullptr) return;
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
+    free(m->sigaltstack);
+    m->sigaltstack = nullptr;
+}
+
+}  // namespace gort

@@ -1,0 +1,164 @@
+#include "runtime/stack.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+
+#include "runtime/base.h"
+#include "runtime/lock.h"
+
+namespace gort {
+
+namespace {
+
+#ifndef MADV_GUARD_INSTALL
+constexpr int MADV_GUARD_INSTALL = 102;
+#endif
+
+// kGuardSize is the guard region below each stack. More than one page, so a
+// frame of up to 16 KiB that steps over the bottom of the stack still lands
+// in it; guard markers cost no memory, only address space.
+constexpr size_t kGuardSize = 16 * 1024;
+
+// Above this many pooled stacks of one size, freed stacks give their pages
+// back to the kernel (the mapping and its guard stay).
+constexpr size_t kPoolKeepDirty = 256;
+
+// An arena is one mapping holding `slots` stacks of one size, each preceded
+// by its guard region.
+struct Arena {
+    uintptr_t base;
+    size_t len;
+};
+
+struct SizePool {
+    size_t size;                // usable size of each stack
+    std::vector<Stack> free;    // stacks ready for reuse
+};
+
+struct StackState {
+    Mutex lock;
+    std::vector<Arena> arenas;
+    std::vector<SizePool> pools;
+    uint64_t inUse = 0;
+    int guardMode = 0;  // 0 = unknown, 1 = MADV_GUARD_INSTALL, 2 = mprotect
+};
+
+StackState* state() {
+    static NoDestructor<StackState> s;
+    return s.get();
+}
+
+std::atomic<size_t> defaultSize{kDefaultStackSize};
+
+SizePool& poolFor(StackState* st, size_t size) {
+    for (auto& p : st->pools) {
+        if (p.size == size) return p;
+    }
+    st->pools.push_back(SizePool{size, {}});
+    return st->pools.back();
+}
+
+// installGuard makes [addr, addr+len) inaccessible.
+bool installGuard(StackState* st, uintptr_t addr, size_t len) {
+    void* p = reinterpret_cast<void*>(addr);
+    if (st->guardMode != 2) {
+        if (madvise(p, len, MADV_GUARD_INSTALL) == 0) {
+            st->guardMode = 1;
+            return true;
+        }
+        if (st->guardMode == 1) return false;  // it worked before: a real failure
+        st->guardMode = 2;
+    }
+    return mprotect(p, len, PROT_NONE) == 0;
+}
+
+// newArena maps an arena for stacks of `size` and pools its slots.
+bool newArena(StackState* st, SizePool& pool) {
+    size_t slot = pool.size + kGuardSize;
+    size_t slots = std::clamp<size_t>((8u << 20) / slot, 1, 64);
+    size_t len = slot * slots;
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) return false;
+    madvise(p, len, MADV_NOHUGEPAGE);
+    auto base = reinterpret_cast<uintptr_t>(p);
+    for (size_t i = 0; i < slots; i++) {
+        if (!installGuard(st, base + i * slot, kGuardSize)) {
+            munmap(p, len);
+            return false;
+        }
+    }
+    st->arenas.push_back(Arena{base, len});
+    // Push in reverse so the lowest slot is handed out first.
+    for (size_t i = slots; i-- > 0;) {
+        uintptr_t lo = base + i * slot + kGuardSize;
+        pool.free.push_back(Stack{lo, lo + pool.size});
+    }
+    return true;
+}
+
+}  // namespace
+
+size_t stackRoundSize(size_t size) {
+    if (size == 0) size = defaultSize.load(std::memory_order_relaxed);
+    size = std::clamp(size, kMinStackSize, kMaxStackSize);
+    return (size + kPageSize - 1) & ~(kPageSize - 1);
+}
+
+size_t stackDefaultSize() { return defaultSize.load(std::memory_order_relaxed); }
+
+void stackSetDefaultSize(size_t size) {
+    defaultSize.store(stackRoundSize(size == 0 ? kDefaultStackSize : size),
+                      std::memory_order_relaxed);
+}
+
+Stack stackalloc(size_t size) {
+    StackState* st = state();
+    LockGuard g(st->lock);
+    SizePool& pool = poolFor(st, size);
+    if (pool.free.empty() && !newArena(st, pool)) return Stack{};
+    Stack s = pool.free.back();
+    pool.free.pop_back();
+    st->inUse++;
+    return s;
+}
+
+void stackfree(Stack s) {
+    StackState* st = state();
+    LockGuard g(st->lock);
+    SizePool& pool = poolFor(st, s.size());
+    if (pool.free.size() >= kPoolKeepDirty) {
+        madvise(reinterpret_cast<void*>(s.lo), s.size(), MADV_DONTNEED);
+    }
+    pool.free.push_back(s);
+    st->inUse--;
+}
+
+bool stackGuardContains(const Stack& s, uintptr_t addr) {
+    return s.lo != 0 && addr < s.lo && addr >= s.lo - kGuardSize;
+}
+
+void stackReleaseAll() {
+    StackState* st = state();
+    LockGuard g(st->lock);
+    for (const Arena& a : st->arenas) munmap(reinterpret_cast<void*>(a.base), a.len);
+    st->arenas.clear();
+    st->arenas.shrink_to_fit();
+    st->pools.clear();
+    st->pools.shrink_to_fit();
+    st->inUse = 0;
+}
+
+StackStats stackStats() {
+    StackState* st = state();
+    LockGuard g(st->lock);
+    StackStats s{st->arenas.size(), 0, st->inUse};
+    for (const auto& p : st->pools) s.pooled += p.free.size();
+    return s;
+}
+
+}  // namespace gort

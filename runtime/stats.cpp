@@ -1,0 +1,58 @@
+#include "runtime/stats.h"
+
+#include "runtime/proc.h"
+#include "runtime/runtime.h"
+
+namespace gort {
+
+Stats& stats() {
+    static constinit Stats s;
+    return s;
+}
+
+void Stats::reset() {
+    for (auto* c : {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
+                    &threadCreateFailures, &threadCreateRetries, &cgocalls, &callbacks,
+                    &foreignThreadsBound, &pRetakes, &handoffs, &steals, &exitsyscallFast,
+                    &exitsyscallSlow}) {
+        c->store(0, std::memory_order_relaxed);
+    }
+}
+
+void readStats(RuntimeStats* s) {
+    Stats& st = stats();
+    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    *s = RuntimeStats{};
+    s->maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int64_t live = numGoroutine();
+    s->goroutinesLive = live > 0 ? uint64_t(live) : 0;
+    s->goroutinesCreated = uint64_t(sched.goidgen.load(std::memory_order_relaxed));
+    {
+        LockGuard g(sched.lock);
+        int64_t total = 0;
+        for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+            if (!m->isExtra) total++;
+        }
+        s->msTotal = uint64_t(total);
+        s->msIdle = uint64_t(sched.nmidle);
+    }
+    {
+        LockGuard g(sched.extraLock);
+        s->extraMsPooled = uint64_t(sched.extraMCount);
+    }
+    s->extraMsInUse = uint64_t(sched.extraMInUse.load(std::memory_order_relaxed));
+    s->msCreatedNative = ld(st.msCreatedNative);
+    s->msCreatedHook = ld(st.msCreatedHook);
+    s->templateHandoffs = ld(st.templateHandoffs);
+    s->msExitedLocked = ld(st.msExitedLocked);
+    s->threadCreateFailures = ld(st.threadCreateFailures);
+    s->threadCreateRetries = ld(st.threadCreateRetries);
+    s->cgocalls = ld(st.cgocalls);
+    s->callbacks = ld(st.callbacks);
+    s->foreignThreadsBound = ld(st.foreignThreadsBound);
+    s->pRetakes = ld(st.pRetakes);
+    s->handoffs = ld(st.handoffs);
+    s->steals = ld(st.steals);
+}
+
+}  // namespace gort

@@ -175,7 +175,10 @@ int gomaxprocs(int n) {
     return procresize(n);
 }
 
-void setThreadStartHook(ThreadStartHook hook) { threadStartHook = hook; }
+void setThreadStartHook(ThreadStartHook hook, bool threadsEnd) {
+    threadStartHook = hook;
+    threadStartHookIsDefault = threadsEnd;
+}
 
 void setSwitchHooks(void (*park)(void*), void (*resume)(void*), void* arg) {
     G* gp = getg();

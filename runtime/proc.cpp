@@ -44,6 +44,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/sema.h"
 #include "runtime/stats.h"
 #include "runtime/traceback.h"
 
@@ -302,8 +303,21 @@ void gosched() {
         return;
     }
     if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
-    G* next = fastNext(m);
+    // Yield to the local queue, except every 61st time: then through the
+    // global queue, so yielding goroutines spread over the Ps (Go always
+    // uses the global queue, at the cost of a lock per yield). The tick is
+    // offset from schedule()'s own look at the global queue (tick % 61 ==
+    // 0), which would otherwise take the yielder straight back.
+    G* next = m->p->schedtick % 61 == 30 ? nullptr : fastNext(m);
     leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
+    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+}
+
+void goyield() {
+    M* m = getm();
+    G* gp = m->curg;
+    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
+    leave(m, gp, fastNext(m), goschedLocal);
     if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
 }
 

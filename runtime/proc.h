@@ -4,6 +4,7 @@
 #pragma once
 
 #include "runtime/gmp.h"
+#include "runtime/runtime.h"
 
 namespace gort {
 
@@ -90,16 +91,6 @@ void mspinning();
 inline void notifyWork() { wakep(); }
 
 // ---- threads (newm.cpp) ---------------------------------------------------
-
-// ThreadStart is what the thread-start hook receives (Go's ThreadStart): the
-// hook must start a thread running fn(arg); stackSize is the requested
-// size of that thread's stack (0 = the thread library's default).
-struct ThreadStart {
-    void (*fn)(void*);
-    void* arg;
-    size_t stackSize;
-};
-using ThreadStartHook = int (*)(const ThreadStart*);
 
 // threadStartHook is Go's _cgo_thread_start: null unless bridge/ filled it.
 extern ThreadStartHook threadStartHook;

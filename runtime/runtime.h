@@ -10,9 +10,16 @@
 
 namespace gort {
 
-struct G;
-struct M;
-struct ThreadStart;
+// ThreadStart is what the thread-start hook receives (Go's ThreadStart; the
+// C ABI's gort_thread_start has the same layout): the hook must start a
+// thread that calls fn(arg), and return 0 or an errno value. stackSize is
+// the requested stack size (0: the thread library's default). The struct is
+// valid only during the call.
+struct ThreadStart {
+    void (*fn)(void*);
+    void* arg;
+    size_t stackSize;
+};
 
 struct Config {
     int32_t maxprocs = 0;   // 0: number of CPUs available to the process
@@ -67,8 +74,10 @@ bool onGoroutine();
 
 // The thread-start hook (Go's _cgo_thread_start), set by bridge/ before
 // init; a cgo-mode runtime creates every thread through it.
+// threadsEnd says the hook's threads end when fn returns (so shutdown can
+// wait for them to be gone); a hook that runs fn on pooled threads says no.
 using ThreadStartHook = int (*)(const ThreadStart*);
-void setThreadStartHook(ThreadStartHook hook);
+void setThreadStartHook(ThreadStartHook hook, bool threadsEnd);
 
 // Per-goroutine hooks for the layers above: run on the goroutine's own
 // stack just before it switches out (park, yield) and just after it is

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# gort's build entry point.
+#
+#   ./build.sh demo    install missing Debian packages (when root), build
+#                      everything, run the demo
+#   ./build.sh test    the same set-up, then build and run the whole test
+#                      suite (C++, C and Python)
+#   ./build.sh build   set-up and build only
+#
+# Environment: BUILD_DIR (default build, or build-<sanitizer>),
+# GORT_SANITIZE ('' | thread | address), CMAKE_BUILD_TYPE (RelWithDebInfo),
+# GORT_WERROR (ON in CI), CTEST_ARGS (extra ctest arguments).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+cmd=${1:-demo}
+SAN=${GORT_SANITIZE:-}
+BUILD_DIR=${BUILD_DIR:-build${SAN:+-$SAN}}
+PACKAGES=(cmake ninja-build g++ gcc pkg-config libboost-context-dev libffi-dev
+          pybind11-dev python3-dev python3-pytest libgtest-dev libbenchmark-dev)
+
+ensure_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            missing+=("$p")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "build.sh: installing ${missing[*]}" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "build.sh: missing Debian packages: ${missing[*]}" >&2
+        echo "          run as root, or: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+}
+
+configure_and_build() {
+    cmake -S . -B "$BUILD_DIR" -G Ninja \
+        -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
+        -DGORT_SANITIZE="$SAN" -DGORT_WERROR="${GORT_WERROR:-OFF}" \
+        -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
+    cmake --build "$BUILD_DIR"
+}
+
+ensure_packages
+case $cmd in
+    build) configure_and_build ;;
+    demo)
+        configure_and_build
+        "$BUILD_DIR"/examples/spread/spread
+        ;;
+    test)
+        configure_and_build
+        # shellcheck disable=SC2086
+        ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 ${CTEST_ARGS:-}
+        ;;
+    *)
+        echo "usage: $0 demo|test|build" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,162 @@
+// WaitGroup and GoMutex, following Go's sync package.
+//
+// GoMutex has two modes (Go's sync.Mutex). Normal: waiters queue FIFO, but
+// a woken waiter competes with newly arriving goroutines, which usually win
+// because they are already on a CPU; arrivals may also spin briefly. If a
+// waiter fails to get the lock for over 1 ms the mutex turns starving: the
+// unlocker hands it directly to the waiter at the front of the queue, and
+// arrivals queue at the tail without trying. It returns to normal when a
+// waiter that gets it is the last one, or waited less than 1 ms.
+#include "runtime/sync.h"
+
+#include "runtime/errors.h"
+#include "runtime/proc.h"
+
+namespace gort {
+
+// ---- WaitGroup ----------------------------------------------------------------
+
+int WaitGroup::add(int64_t delta) {
+    uint64_t d = uint64_t(delta) << 32;
+    uint64_t state = state_.fetch_add(d, std::memory_order_acq_rel) + d;
+    auto v = int32_t(state >> 32);
+    auto w = uint32_t(state);
+    if (v < 0) {
+        state_.fetch_sub(d, std::memory_order_acq_rel);  // undo
+        return kEINVAL;  // Go: "sync: negative WaitGroup counter"
+    }
+    if (v > 0 || w == 0) return kOK;
+    // The counter reached zero with waiters: wake them all. No one may add
+    // or wait concurrently now (Go's rule), so a plain reset is safe.
+    state_.store(0, std::memory_order_release);
+    sema_.releaseN(w);
+    return kOK;
+}
+
+void WaitGroup::wait() {
+    uint64_t state = state_.load(std::memory_order_acquire);
+    for (;;) {
+        if ((state >> 32) == 0) return;
+        if (state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) {
+            sema_.acquire(false);
+            return;
+        }
+    }
+}
+
+// ---- GoMutex --------------------------------------------------------------------
+
+namespace {
+
+// canSpin: spinning makes sense only on a multicore machine with other Ps
+// running and nothing else to do on ours (Go's sync_runtime_canSpin).
+bool canSpin(int iter) {
+    constexpr int kActiveSpin = 4;
+    if (iter >= kActiveSpin) return false;
+    M* m = getm();
+    if (m == nullptr || m->p == nullptr) return false;
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    if (procs <= sched.npidle.load(std::memory_order_relaxed) +
+                     sched.nmspinning.load(std::memory_order_relaxed) + 1) {
+        return false;
+    }
+    return runqempty(m->p);
+}
+
+void procyield(int n) {
+    for (int i = 0; i < n; i++) __builtin_ia32_pause();
+}
+
+}  // namespace
+
+bool GoMutex::tryLock() {
+    int32_t old = state_.load(std::memory_order_relaxed);
+    if (old & (kLocked | kStarving)) return false;
+    return state_.compare_exchange_strong(old, old | kLocked, std::memory_order_acquire);
+}
+
+void GoMutex::lock() {
+    int32_t z = 0;
+    if (state_.compare_exchange_strong(z, kLocked, std::memory_order_acquire)) return;
+    lockSlow();
+}
+
+void GoMutex::lockSlow() {
+    int64_t waitStart = 0;
+    bool starving = false, awoke = false;
+    int iter = 0;
+    int32_t old = state_.load(std::memory_order_relaxed);
+    for (;;) {
+        // Spin while locked in normal mode, telling unlock not to wake others.
+        if ((old & (kLocked | kStarving)) == kLocked && canSpin(iter)) {
+            if (!awoke && (old & kWoken) == 0 && (old >> kWaiterShift) != 0 &&
+                state_.compare_exchange_weak(old, old | kWoken, std::memory_order_relaxed)) {
+                awoke = true;
+            }
+            procyield(30);
+            iter++;
+            old = state_.load(std::memory_order_relaxed);
+            continue;
+        }
+        int32_t next = old;
+        if ((old & kStarving) == 0) next |= kLocked;  // never grab a starving mutex
+        if (old & (kLocked | kStarving)) next += 1 << kWaiterShift;
+        if (starving && (old & kLocked)) next |= kStarving;
+        if (awoke) {
+            if ((next & kWoken) == 0) fatal("sync: inconsistent mutex state");
+            next &= ~kWoken;
+        }
+        if (state_.compare_exchange_weak(old, next, std::memory_order_acquire)) {
+            if ((old & (kLocked | kStarving)) == 0) return;  // locked it
+            bool queueLifo = waitStart != 0;  // waited before: go to the front
+            if (waitStart == 0) waitStart = nanotime();
+            sema_.acquire(queueLifo);
+            starving = starving || nanotime() - waitStart > kStarvationThresholdNs;
+            old = state_.load(std::memory_order_relaxed);
+            if (old & kStarving) {
+                // Handed to us in starvation mode: we own it; fix the state.
+                if ((old & (kLocked | kWoken)) != 0 || (old >> kWaiterShift) == 0) {
+                    fatal("sync: inconsistent mutex state");
+                }
+                int32_t delta = kLocked - (1 << kWaiterShift);
+                if (!starving || (old >> kWaiterShift) == 1) delta -= kStarving;
+                state_.fetch_add(delta, std::memory_order_acquire);
+                return;
+            }
+            awoke = true;
+            iter = 0;
+        } else {
+            // old was reloaded by the failed CAS.
+        }
+    }
+}
+
+int GoMutex::unlock() {
+    int32_t old = state_.load(std::memory_order_relaxed);
+    for (;;) {
+        if ((old & kLocked) == 0) return kEINVAL;  // Go: "sync: unlock of unlocked mutex"
+        if (state_.compare_exchange_weak(old, old - kLocked, std::memory_order_release)) break;
+    }
+    int32_t next = old - kLocked;
+    if (next != 0) unlockSlow(next);
+    return kOK;
+}
+
+void GoMutex::unlockSlow(int32_t next) {
+    if ((next & kStarving) == 0) {
+        int32_t old = next;
+        for (;;) {
+            // Nobody to wake, or someone already woken/holding it.
+            if ((old >> kWaiterShift) == 0 || (old & (kLocked | kWoken | kStarving)) != 0) return;
+            int32_t n = (old - (1 << kWaiterShift)) | kWoken;
+            if (state_.compare_exchange_weak(old, n, std::memory_order_release)) {
+                sema_.release(false);
+                return;
+            }
+        }
+    }
+    // Starving: hand ownership to the first waiter and yield to it.
+    sema_.release(true);
+}
+
+}  // namespace gort

@@ -1,0 +1,385 @@
+// Scheduler tests: spawning, spreading, parking, yielding, GOMAXPROCS.
+#include <sched.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "runtime/proc.h"
+#include "runtime/sync.h"
+#include "tests/runtime/harness.h"
+
+namespace gort::testing {
+namespace {
+
+class Sched2 : public RuntimeTest {};
+
+class Sched1 : public RuntimeTest {
+protected:
+    int procs() const override { return 1; }
+};
+
+TEST_F(Sched2, MillionGoroutinesAllComplete) {
+    constexpr int kN = 1'000'000;
+    std::atomic<int> ran{0};
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kN);
+        for (int i = 0; i < kN; i++) {
+            spawn([&] {
+                ran.fetch_add(1, std::memory_order_relaxed);
+                wg.done();
+            });
+        }
+        wg.wait();
+        EXPECT_EQ(ran.load(), kN);
+    });
+    EXPECT_EQ(ran.load(), kN);
+    EXPECT_EQ(numGoroutine(), 0);
+}
+
+TEST_F(Sched1, MillionGoroutinesOnOneP) {
+    constexpr int kN = 1'000'000;
+    std::atomic<int> ran{0};
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kN);
+        for (int i = 0; i < kN; i++) {
+            spawn([&] {
+                ran.fetch_add(1, std::memory_order_relaxed);
+                wg.done();
+            });
+        }
+        wg.wait();
+    });
+    EXPECT_EQ(ran.load(), kN);
+}
+
+TEST_F(Sched2, SpawnFromManyGoroutinesAtOnce) {
+    constexpr int kSpawners = 100, kEach = 2000;
+    std::atomic<int> ran{0};
+    std::mutex mu;
+    std::set<int64_t> ids;
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kSpawners * (kEach + 1));
+        for (int s = 0; s < kSpawners; s++) {
+            spawn([&] {
+                std::vector<int64_t> mine;
+                for (int i = 0; i < kEach; i++) {
+                    mine.push_back(spawn([&] {
+                        ran.fetch_add(1, std::memory_order_relaxed);
+                        wg.done();
+                    }));
+                }
+                {
+                    std::lock_guard<std::mutex> l(mu);
+                    ids.insert(mine.begin(), mine.end());
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+    });
+    EXPECT_EQ(ran.load(), kSpawners * kEach);
+    EXPECT_EQ(ids.size(), size_t(kSpawners * kEach)) << "goroutine ids must be unique";
+}
+
+TEST_F(Sched2, WorkSpreadsToEveryP) {
+    // Each goroutine spins long enough that one M cannot keep up alone.
+    constexpr int kN = 400;
+    std::mutex mu;
+    std::map<pid_t, int> perThread;
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kN);
+        for (int i = 0; i < kN; i++) {
+            spawn([&] {
+                int64_t until = nanotime() + 100'000;
+                while (nanotime() < until) {
+                }
+                {
+                    std::lock_guard<std::mutex> l(mu);
+                    perThread[gettid()]++;
+                }
+                wg.done();
+            });
+        }
+        wg.wait();
+    });
+    int total = 0;
+    for (auto& [tid, n] : perThread) total += n;
+    EXPECT_EQ(total, kN);
+    ASSERT_GE(perThread.size(), 2u) << "work never left the first M";
+    for (auto& [tid, n] : perThread) EXPECT_GT(n, kN / 10) << "thread " << tid << " ran only " << n;
+}
+
+// A ping-pong through gopark/goready between goroutines that run on
+// different Ps: every wakeup must arrive (a lost one hangs the test).
+TEST_F(Sched2, ParkReadyAcrossPsNoLostWakeup) {
+    constexpr int kIters = 100'000;
+    struct Slot {
+        Mutex lock;
+        G* waiter = nullptr;
+        bool ready = false;
+    };
+    Slot a, b;
+    std::atomic<int> handoffs{0};
+    auto wait = [](Slot& s) {
+        s.lock.lock();
+        if (s.ready) {
+            s.ready = false;
+            s.lock.unlock();
+            return;
+        }
+        s.waiter = getg();
+        goparkunlock(&s.lock, "test wait");
+        s.lock.lock();
+        s.ready = false;
+        s.lock.unlock();
+    };
+    auto signal = [](Slot& s) {
+        s.lock.lock();
+        s.ready = true;
+        G* w = s.waiter;
+        s.waiter = nullptr;
+        s.lock.unlock();
+        if (w != nullptr) goready(w);
+    };
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(2);
+        spawn([&] {
+            for (int i = 0; i < kIters; i++) {
+                signal(b);
+                wait(a);
+                handoffs.fetch_add(1, std::memory_order_relaxed);
+            }
+            wg.done();
+        });
+        spawn([&] {
+            for (int i = 0; i < kIters; i++) {
+                wait(b);
+                handoffs.fetch_add(1, std::memory_order_relaxed);
+                signal(a);
+            }
+            wg.done();
+        });
+        wg.wait();
+    });
+    EXPECT_EQ(handoffs.load(), 2 * kIters);
+}
+
+TEST_F(Sched1, TwoSpinnersThatGoschedBothProgress) {
+    constexpr int kRounds = 10'000;
+    std::atomic<int> a{0}, b{0};
+    std::atomic<int> maxLead{0};
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(2);
+        auto spinner = [&](std::atomic<int>& mine, std::atomic<int>& other) {
+            for (int i = 0; i < kRounds; i++) {
+                mine.fetch_add(1);
+                int lead = mine.load() - other.load();
+                if (lead > maxLead.load()) maxLead.store(lead);
+                gosched();
+            }
+            wg.done();
+        };
+        spawn([&] { spinner(a, b); });
+        spawn([&] { spinner(b, a); });
+        wg.wait();
+    });
+    EXPECT_EQ(a.load(), kRounds);
+    EXPECT_EQ(b.load(), kRounds);
+    // On one P, gosched alternates the two: neither gets far ahead.
+    EXPECT_LE(maxLead.load(), 2);
+}
+
+TEST_F(Sched2, GomaxprocsUpAndDownUnderLoad) {
+    constexpr int kWorkers = 64, kYields = 2000;
+    std::atomic<int> finished{0};
+    std::atomic<bool> stop{false};
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kWorkers);
+        for (int i = 0; i < kWorkers; i++) {
+            spawn([&, i] {
+                for (int k = 0; k < kYields; k++) {
+                    if (k % 7 == i % 7) sleep(1000);
+                    gosched();
+                }
+                finished.fetch_add(1);
+                wg.done();
+            });
+        }
+        int sizes[] = {4, 1, 3, 2, 8, 1, 2};
+        for (int round = 0; finished.load() < kWorkers && round < 200; round++) {
+            EXPECT_GE(gomaxprocs(sizes[round % 7]), 1);
+            sleep(200'000);
+        }
+        wg.wait();
+        gomaxprocs(2);
+    });
+    EXPECT_EQ(finished.load(), kWorkers);
+    EXPECT_EQ(gomaxprocs(0), 2);
+}
+
+TEST_F(Sched2, GomaxprocsReturnsPrevious) {
+    EXPECT_EQ(gomaxprocs(0), 2);
+    EXPECT_EQ(gomaxprocs(3), 2);
+    EXPECT_EQ(gomaxprocs(0), 3);
+    EXPECT_EQ(gomaxprocs(2), 3);
+}
+
+TEST_F(Sched2, StacksAreReused) {
+    StackStats before = stackStats();
+    runMain([&] {
+        for (int round = 0; round < 50; round++) {
+            WaitGroup wg;
+            wg.add(100);
+            for (int i = 0; i < 100; i++) {
+                spawn([&] {
+                    volatile char buf[2048];
+                    buf[0] = 1;
+                    (void)buf[0];
+                    wg.done();
+                });
+            }
+            wg.wait();
+        }
+    });
+    StackStats after = stackStats();
+    // 5,000 goroutines, at most 100 alive at once: stacks came from pools.
+    EXPECT_LE(after.arenas - before.arenas, 3u);
+}
+
+TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
+    // A goroutine yields thousands of times while others keep both Ps busy
+    // (every 61st yield goes through the global queue, so it migrates);
+    // after every resume, the M it reads must be the thread it runs on.
+    constexpr int kYields = 5000;
+    std::atomic<bool> stop{false};
+    std::atomic<int> mismatches{0};
+    std::set<pid_t> threads;
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(4);
+        for (int i = 0; i < 3; i++) {
+            spawn([&] {
+                while (!stop.load()) gosched();
+                wg.done();
+            });
+        }
+        spawn([&] {
+            for (int i = 0; i < kYields; i++) {
+                gosched();
+                M* m = getm();
+                if (m->procid != gettid() || m->curg != getg()) mismatches.fetch_add(1);
+                threads.insert(gettid());
+            }
+            stop.store(true);
+            wg.done();
+        });
+        wg.wait();
+    });
+    EXPECT_EQ(mismatches.load(), 0);
+    EXPECT_GE(threads.size(), 2u) << "the goroutine never migrated";
+}
+
+TEST_F(Sched2, SleepIsAtLeastTheDuration) {
+    runMain([&] {
+        for (int64_t d : {int64_t(0), int64_t(1'000), int64_t(100'000), int64_t(5'000'000)}) {
+            int64_t t0 = nanotime();
+            sleep(d);
+            EXPECT_GE(nanotime() - t0, d);
+        }
+    });
+}
+
+TEST_F(Sched2, ManySleepersAllWake) {
+    constexpr int kN = 1000;
+    std::atomic<int> woke{0};
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kN);
+        for (int i = 0; i < kN; i++) {
+            spawn([&, i] {
+                int64_t d = (i % 50) * 20'000;
+                int64_t t0 = nanotime();
+                sleep(d);
+                if (nanotime() - t0 >= d) woke.fetch_add(1);
+                wg.done();
+            });
+        }
+        wg.wait();
+    });
+    EXPECT_EQ(woke.load(), kN);
+}
+
+TEST_F(Sched2, NumGoroutineCountsLiveOnes) {
+    WaitGroup started, release;  // outlive every goroutine that uses them
+    runMain([&] {
+        EXPECT_EQ(numGoroutine(), 1);
+        started.add(10);
+        release.add(1);
+        for (int i = 0; i < 10; i++) {
+            spawn([&] {
+                started.done();
+                release.wait();
+            });
+        }
+        started.wait();
+        EXPECT_EQ(numGoroutine(), 11);
+        release.done();
+    });
+}
+
+TEST(SchedInit, InitTwiceIsAlready) {
+    Config c;
+    c.maxprocs = 1;
+    ASSERT_EQ(init(c), kOK);
+    EXPECT_EQ(init(c), kEALREADY);
+    EXPECT_EQ(shutdown(1'000'000'000), kOK);
+    EXPECT_EQ(shutdown(1'000'000'000), kENOTINIT);
+}
+
+TEST(SchedInit, ShutdownWithLiveGoroutineIsBusy) {
+    Config c;
+    c.maxprocs = 2;
+    ASSERT_EQ(init(c), kOK);
+    WaitGroup release;
+    release.add(1);
+    spawn([&] { release.wait(); });
+    EXPECT_EQ(shutdown(10'000'000), kEBUSY);
+    release.done();
+    EXPECT_EQ(shutdown(5'000'000'000), kOK);
+}
+
+TEST(SchedInit, RepeatedInitShutdownCycles) {
+    for (int i = 0; i < 50; i++) {
+        Config c;
+        c.maxprocs = 1 + i % 3;
+        ASSERT_EQ(init(c), kOK);
+        std::atomic<int> ran{0};
+        runMain([&] {
+            WaitGroup wg;
+            wg.add(100);
+            for (int k = 0; k < 100; k++) {
+                spawn([&] {
+                    ran.fetch_add(1);
+                    wg.done();
+                });
+            }
+            wg.wait();
+        });
+        EXPECT_EQ(ran.load(), 100);
+        ASSERT_EQ(shutdown(5'000'000'000), kOK);
+    }
+}
+
+}  // namespace
+}  // namespace gort::testing

@@ -145,19 +145,7 @@ int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {
     SpawnOpts so;
     so.stackSize = opts.stackSize;
     so.name = opts.name;
-    M* m = getm();
-    P* p = m != nullptr ? m->p : nullptr;
-    G* gp = newproc1(fn, arg, so, p);
-    if (gp == nullptr) return kENOMEM;
-    if (goidOut != nullptr) *goidOut = gp->goid;  // before gp can run and be reused
-    if (p != nullptr) {
-        runqput(p, gp, true);
-    } else {
-        LockGuard lg(sched.lock);
-        globrunqput(gp);
-    }
-    wakep();
-    return kOK;
+    return newproc(fn, arg, so, goidOut);
 }
 
 int64_t goid() {

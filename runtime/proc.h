@@ -4,17 +4,16 @@
 #pragma once
 
 #include "runtime/gmp.h"
+#include "runtime/runq.h"
 #include "runtime/runtime.h"
 
 namespace gort {
 
 // ---- switching (proc.cpp) -------------------------------------------------
 
-// gswitch suspends `from` (the running G, or g0) and resumes `to` on the
-// calling thread; `after(m, from)` runs on `to`'s stack once `from`'s
-// context is saved (Go's mcall function). Returns the M that resumes `from`
-// later, which may be another thread's.
-M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*));
+// Switching (gswitch, private to proc.cpp) suspends the running G or g0
+// and resumes another; after(m, from) runs on the resumed side once the
+// suspended context is saved (Go's mcall function).
 
 // ---- G lifecycle (proc.cpp) -----------------------------------------------
 
@@ -24,9 +23,10 @@ struct SpawnOpts {
     bool system = false;        // not counted by numGoroutine
 };
 
-// newproc creates a runnable G running fn(arg) and queues it. Returns null if
-// memory ran out.
-G* newproc(GoFunc fn, void* arg, const SpawnOpts& opts);
+// newproc creates a runnable G running fn(arg) and queues it; goidOut, if
+// set, receives its id. Returns kOK or kENOMEM. A goroutine that spawns into
+// a full run queue yields (see proc.cpp).
+int newproc(GoFunc fn, void* arg, const SpawnOpts& opts, int64_t* goidOut = nullptr);
 
 // newG returns a G in state Gdead from the free lists or the heap (stack
 // not yet attached).
@@ -47,7 +47,16 @@ void goparkunlock(Mutex* lock, const char* reason);
 // goready makes a parked G runnable on the caller's P (or the global queue).
 void goready(G* gp);
 
-bool casgstatus(G* gp, uint32_t from, uint32_t to);
+// casgstatus moves gp from status `from` to `to`, fatally if it was not in
+// `from`. Only the G's current owner changes its status (gmp.h), so a
+// checked store is enough; Go needs a CAS because its GC also claims Gs.
+[[noreturn]] void badgstatus(G* gp, uint32_t from, uint32_t to);
+inline void casgstatus(G* gp, uint32_t from, uint32_t to) {
+    if (GORT_UNLIKELY(gp->atomicstatus.load(std::memory_order_relaxed) != from)) {
+        badgstatus(gp, from, to);
+    }
+    gp->atomicstatus.store(to, std::memory_order_release);
+}
 void execute(M* m, G* gp, bool inheritTime);
 
 // ---- the scheduler loop (proc.cpp) ----------------------------------------
@@ -61,9 +70,6 @@ int64_t goidalloc(P* p);
 
 // ---- run queues (runq.cpp) ------------------------------------------------
 
-void runqput(P* p, G* gp, bool next);
-G* runqget(P* p, bool* inheritTime);
-bool runqempty(P* p);
 G* runqsteal(P* p, P* p2, bool stealRunNextG);
 // runqdrain moves every G of an unowned P to the global queue (sched.lock
 // held).

@@ -16,8 +16,6 @@
 
 namespace gort {
 
-namespace {
-
 // runqputslow moves half of p's ring plus gp to the global queue. Returns
 // false if the ring changed under us (then the caller retries the fast path).
 bool runqputslow(P* p, G* gp, uint32_t h, uint32_t t) {
@@ -35,6 +33,8 @@ bool runqputslow(P* p, G* gp, uint32_t h, uint32_t t) {
     globrunqputbatch(batch[0], batch[n], n + 1);
     return true;
 }
+
+namespace {
 
 // runqgrab takes up to half of p's ring into batch[batchHead...] (a ring of
 // kRunqSize). With stealRunNextG it may also take runnext. Returns the count.
@@ -72,52 +72,6 @@ uint32_t runqgrab(P* p, std::atomic<G*>* batch, uint32_t batchHead, bool stealRu
 }
 
 }  // namespace
-
-void runqput(P* p, G* gp, bool next) {
-    if (next) {
-        G* old = p->runnext.exchange(gp, std::memory_order_acq_rel);
-        if (old == nullptr) return;
-        gp = old;  // kick the old runnext to the tail
-    }
-    for (;;) {
-        uint32_t h = p->runqhead.load(std::memory_order_acquire);
-        uint32_t t = p->runqtail.load(std::memory_order_relaxed);
-        if (t - h < uint32_t(kRunqSize)) {
-            p->runq[t % kRunqSize].store(gp, std::memory_order_relaxed);
-            p->runqtail.store(t + 1, std::memory_order_release);
-            return;
-        }
-        if (runqputslow(p, gp, h, t)) return;
-    }
-}
-
-G* runqget(P* p, bool* inheritTime) {
-    G* next = p->runnext.load(std::memory_order_relaxed);
-    if (next != nullptr &&
-        p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
-        *inheritTime = true;
-        return next;
-    }
-    *inheritTime = false;
-    for (;;) {
-        uint32_t h = p->runqhead.load(std::memory_order_acquire);
-        uint32_t t = p->runqtail.load(std::memory_order_relaxed);
-        if (t == h) return nullptr;
-        G* gp = p->runq[h % kRunqSize].load(std::memory_order_relaxed);
-        if (p->runqhead.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel)) return gp;
-    }
-}
-
-bool runqempty(P* p) {
-    // Read head, tail, runnext, and tail again so a G moving from runnext to
-    // the ring in between is not missed (Go's runqempty).
-    for (;;) {
-        uint32_t h = p->runqhead.load(std::memory_order_acquire);
-        uint32_t t = p->runqtail.load(std::memory_order_acquire);
-        G* next = p->runnext.load(std::memory_order_acquire);
-        if (p->runqtail.load(std::memory_order_acquire) == t) return h == t && next == nullptr;
-    }
-}
 
 G* runqsteal(P* p, P* p2, bool stealRunNextG) {
     uint32_t t = p->runqtail.load(std::memory_order_relaxed);

@@ -1,0 +1,45 @@
+// W2 yield: two goroutines each call gosched N/2 times while the other is
+// runnable, so every yield is a switch to the other. Run with GOMAXPROCS=1.
+// Reports ns per yield, like ../shared/anchors/go/w2_yield.go.
+// Usage: GOMAXPROCS=1 w2_yield [N]   (default 10000000)
+#include "bench/common.h"
+#include "runtime/sync.h"
+
+namespace {
+
+struct Run {
+    long n;
+    gort::WaitGroup wg;
+};
+
+void worker(void* arg) {
+    auto* r = static_cast<Run*>(arg);
+    for (long i = 0; i < r->n / 2; i++) gort::gosched();
+    r->wg.done();
+}
+
+double run(long n) {
+    Run r;
+    r.n = n;
+    r.wg.add(2);
+    double t0 = bench::nowNs();
+    gort::go(worker, &r);
+    gort::go(worker, &r);
+    r.wg.wait();
+    return bench::nowNs() - t0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    long n = bench::argOr(argc, argv, 1, 10000000);
+    int procs = bench::procsFromEnv();
+    bench::start(procs);
+    double d = 0;
+    bench::runMain([&] {
+        run(n / 10);  // warm-up
+        d = run(n);
+    });
+    printf("W2-yield %s %.1f ns/yield\n", bench::impl(procs).c_str(), d / double(n));
+    bench::stop();
+}

@@ -210,7 +210,7 @@ struct Sched {
     // Global pool of dead Gs (their stacks go back to the stack pools).
     Mutex gFreeLock;
     G* gFree = nullptr;
-    int32_t ngFree = 0;
+    std::atomic<int32_t> ngFree{0};  // written under gFreeLock, peeked without
 
     // Every G struct ever allocated and not yet freed (Go's allgs), for
     // dumps and deadlock detection.
@@ -245,6 +245,12 @@ struct Sched {
     M* extram = nullptr;       // pooled, not bound to a thread
     int32_t extraMCount = 0;
     std::atomic<int32_t> extraMInUse{0};
+
+    // Kernel ids of the last threads that ran mexit; shutdown waits for them
+    // to be gone (a ring: older exits are long finished).
+    static constexpr int kExitedTids = 64;
+    pid_t exitedTids[kExitedTids] = {};
+    uint32_t nexitedTids = 0;
 
     std::atomic<bool> running{false};   // between init and shutdown
     std::atomic<bool> stopping{false};  // shutdown in progress

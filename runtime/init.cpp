@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <memory>
-#include <vector>
 
 #include "runtime/futex.h"
 #include "runtime/proc.h"
@@ -50,17 +49,10 @@ bool taskAlive(pid_t tid) {
     return stat(path, &st) == 0;
 }
 
-// stopAllThreads ends every runtime-owned thread. Returns the kernel ids of
-// those that must be seen gone before libgort's code may be unmapped.
-std::vector<pid_t> stopAllThreads() {
-    std::vector<pid_t> tids;
+// stopAllThreads ends every runtime-owned thread.
+void stopAllThreads() {
     {
         LockGuard g(sched.lock);
-        for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
-            if (!m->isExtra && (m->origin == MOrigin::native || threadStartHookIsDefault)) {
-                tids.push_back(m->procid);
-            }
-        }
         while (M* m = mget()) {
             m->exitThread = true;
             m->park.wakeup();
@@ -76,7 +68,6 @@ std::vector<pid_t> stopAllThreads() {
     wakeSysmon();
     auto* n = reinterpret_cast<std::atomic<uint32_t>*>(&sched.nthreads);
     for (uint32_t v; (v = n->load(std::memory_order_acquire)) != 0;) futexsleep(n, v, 1000000);
-    return tids;
 }
 
 }  // namespace
@@ -117,12 +108,13 @@ namespace {
 
 void teardown() {
     sched.stopping.store(true, std::memory_order_release);
-    std::vector<pid_t> tids = stopAllThreads();
+    stopAllThreads();
     // The threads have left the scheduler; wait until they have left our code
     // too (a few instructions), so libgort may be unloaded after this returns.
     int64_t until = nanotime() + 1000000000;
-    for (pid_t tid : tids) {
-        while (taskAlive(tid) && nanotime() < until) sched_yield();
+    uint32_t n = sched.nexitedTids < Sched::kExitedTids ? sched.nexitedTids : Sched::kExitedTids;
+    for (uint32_t i = 0; i < n; i++) {
+        while (taskAlive(sched.exitedTids[i]) && nanotime() < until) sched_yield();
     }
     if (M* m = getm(); m != nullptr && m->isExtra) dropm(m);
     resetsig();

@@ -245,6 +245,9 @@ void mexit(M* m) {
         }
         if (m->isTemplate || m->isSysmon) sched.nmsys--;
         sched.nmfreed++;
+        if (m->origin == MOrigin::native || threadStartHookIsDefault) {
+            sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
+        }
     }
     setm(nullptr);
     mfree(m);

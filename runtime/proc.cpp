@@ -119,6 +119,10 @@ void gstart(M* m, G* gp) {
                    gp->stackSize, (long long)gp->goid);
         }
     }
+#if defined(GORT_ASAN)
+    // A reused stack still carries the poisoned redzones of its last owner.
+    __asan_unpoison_memory_region(reinterpret_cast<void*>(gp->stack.lo), gp->stack.size());
+#endif
     gp->ctx.fctx = make_fcontext(reinterpret_cast<void*>(gp->stack.hi), gp->stack.size(), gentry);
     gp->ctx.stackLo = reinterpret_cast<const void*>(gp->stack.lo);
     gp->ctx.stackSize = gp->stack.size();
@@ -395,7 +399,7 @@ G* gfget(P* p) {
         }
         return gp;
     }
-    if (p->gFree == nullptr && sched.ngFree > 0) {
+    if (p->gFree == nullptr && sched.ngFree.load(std::memory_order_relaxed) > 0) {
         LockGuard g(sched.gFreeLock);
         while (p->gFreeCount < kGFreeLocalMax / 2 && sched.gFree != nullptr) {
             G* gp = sched.gFree;

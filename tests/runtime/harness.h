@@ -15,6 +15,15 @@ namespace gort::testing {
 
 inline pid_t gettid() { return pid_t(syscall(SYS_gettid)); }
 
+// Sanitizer builds run an order of magnitude slower: big iteration counts
+// are scaled down there (the interleavings, not the volume, are the point).
+#if defined(GORT_TSAN) || defined(GORT_ASAN)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+constexpr int scaled(int n) { return kSanitized ? n / 20 : n; }
+
 // spawn runs f as a goroutine. Returns the goroutine id.
 inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
     auto* fn = new std::function<void()>(std::move(f));

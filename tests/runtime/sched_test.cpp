@@ -23,7 +23,7 @@ protected:
 };
 
 TEST_F(Sched2, MillionGoroutinesAllComplete) {
-    constexpr int kN = 1'000'000;
+    const int kN = scaled(1'000'000);
     std::atomic<int> ran{0};
     runMain([&] {
         WaitGroup wg;
@@ -42,7 +42,7 @@ TEST_F(Sched2, MillionGoroutinesAllComplete) {
 }
 
 TEST_F(Sched1, MillionGoroutinesOnOneP) {
-    constexpr int kN = 1'000'000;
+    const int kN = scaled(1'000'000);
     std::atomic<int> ran{0};
     runMain([&] {
         WaitGroup wg;
@@ -59,7 +59,7 @@ TEST_F(Sched1, MillionGoroutinesOnOneP) {
 }
 
 TEST_F(Sched2, SpawnFromManyGoroutinesAtOnce) {
-    constexpr int kSpawners = 100, kEach = 2000;
+    const int kSpawners = 100, kEach = scaled(2000);
     std::atomic<int> ran{0};
     std::mutex mu;
     std::set<int64_t> ids;
@@ -120,7 +120,7 @@ TEST_F(Sched2, WorkSpreadsToEveryP) {
 // A ping-pong through gopark/goready between goroutines that run on
 // different Ps: every wakeup must arrive (a lost one hangs the test).
 TEST_F(Sched2, ParkReadyAcrossPsNoLostWakeup) {
-    constexpr int kIters = 100'000;
+    const int kIters = scaled(100'000);
     struct Slot {
         Mutex lock;
         G* waiter = nullptr;
@@ -258,13 +258,13 @@ TEST_F(Sched2, StacksAreReused) {
 }
 
 TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
-    // A goroutine yields thousands of times while others keep both Ps busy
-    // (every 61st yield goes through the global queue, so it migrates);
-    // after every resume, the M it reads must be the thread it runs on.
-    constexpr int kYields = 5000;
+    // A goroutine yields while others keep both Ps busy (every 61st yield
+    // goes through the global queue, so it migrates) until it has changed
+    // threads 1,000 times; after every resume, the M it reads must be the
+    // thread it runs on and must be running it.
+    constexpr int kMigrations = 1000, kMaxYields = 5'000'000;
     std::atomic<bool> stop{false};
-    std::atomic<int> mismatches{0};
-    std::set<pid_t> threads;
+    int mismatches = 0, migrations = 0;
     runMain([&] {
         WaitGroup wg;
         wg.add(4);
@@ -275,19 +275,22 @@ TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
             });
         }
         spawn([&] {
-            for (int i = 0; i < kYields; i++) {
+            pid_t last = gettid();
+            for (int i = 0; i < kMaxYields && migrations < kMigrations; i++) {
                 gosched();
                 M* m = getm();
-                if (m->procid != gettid() || m->curg != getg()) mismatches.fetch_add(1);
-                threads.insert(gettid());
+                pid_t tid = gettid();
+                if (m->procid != tid || m->curg != getg()) mismatches++;
+                if (tid != last) migrations++;
+                last = tid;
             }
             stop.store(true);
             wg.done();
         });
         wg.wait();
     });
-    EXPECT_EQ(mismatches.load(), 0);
-    EXPECT_GE(threads.size(), 2u) << "the goroutine never migrated";
+    EXPECT_EQ(mismatches, 0);
+    EXPECT_EQ(migrations, kMigrations);
 }
 
 TEST_F(Sched2, SleepIsAtLeastTheDuration) {

@@ -46,7 +46,8 @@ void faultHandler(int sig, siginfo_t* info, void* uctx) {
                  (long long)gp->goid, gp->name != nullptr ? " " : "",
                  gp->name != nullptr ? gp->name : "", gp->stack.size(), (unsigned long)gp->stack.lo,
                  (unsigned long)gp->stack.hi, (unsigned long)addr);
-        dumpgoroutines(gp);
+        printerr("%s", "");
+        dumpgoroutines(nullptr);
         abort();
     }
     chain(sig, info, uctx);

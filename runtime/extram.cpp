@@ -95,7 +95,8 @@ void extramFreeAll() {
     sched.extraMCount = 0;
 }
 
-int runOnThisThread(void (*fn)(void*), void* arg, bool external, bool keepM) {
+int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
+    bool keepM = opts.keepM;
     if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
     M* m = getm();
     if (m != nullptr && m->curg != nullptr) {
@@ -110,12 +111,9 @@ int runOnThisThread(void (*fn)(void*), void* arg, bool external, bool keepM) {
         if (!keepM) dropm(m);
         return kENOMEM;
     }
-    if (external) {
-        m->lockedExt++;
-    } else {
-        m->lockedInt++;
-    }
+    m->lockedInt++;
     dolockOSThread(m, gp);
+    if (opts.main) sched.maing.store(gp, std::memory_order_release);
     P* p;
     {
         LockGuard g(sched.lock);
@@ -131,6 +129,7 @@ int runOnThisThread(void (*fn)(void*), void* arg, bool external, bool keepM) {
     m->exitThread = false;
     schedule(m);  // until gp exits
     m->exitThread = false;
+    if (opts.main) sched.maing.store(nullptr, std::memory_order_release);
     if (m->p != nullptr) handoffp(releasep(m));
     if (!keepM) dropm(m);
     return kOK;

@@ -223,6 +223,9 @@ struct Sched {
     std::atomic<int64_t> gexitedNoP{0};
     std::atomic<int64_t> nsysg{0};        // live system Gs (not counted)
 
+    // The goroutine gort_run_main is running, if any (deadlock detection).
+    std::atomic<G*> maing{nullptr};
+
     // The M sleeping until the next timer, and when it wakes.
     M* timerSleeper = nullptr;
     std::atomic<int64_t> pollUntil{0};

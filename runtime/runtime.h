@@ -64,10 +64,15 @@ int gomaxprocs(int n);
 int64_t numGoroutine();
 
 // runOnThisThread runs fn(arg) as a goroutine locked to the calling thread
-// (which the runtime did not create) and returns when it finishes. With
-// external, the lock counts as a user LockOSThread (gort_run_main); else it
-// is internal (callbacks). The thread keeps its M afterwards when keepM.
-int runOnThisThread(void (*fn)(void*), void* arg, bool external, bool keepM);
+// (which the runtime did not create) and returns when it finishes. The lock
+// is the runtime's own (lockedInt): the goroutine's LockOSThread and
+// UnlockOSThread nest independently of it.
+struct RunOpts {
+    bool main = false;   // it is the program's main goroutine (gort_run_main):
+                         // deadlock detection watches it
+    bool keepM = false;  // the thread keeps its M afterwards
+};
+int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts = {});
 
 // onGoroutine reports whether the calling thread is running a goroutine.
 bool onGoroutine();

@@ -46,7 +46,7 @@ int main() {
     gort::Config c;  // GOMAXPROCS = number of CPUs
     if (gort::init(c) != gort::kOK) return 1;
     Tally t;
-    gort::runOnThisThread(mainGoroutine, &t, false, false);
+    gort::runOnThisThread(mainGoroutine, &t);
     std::printf("%d goroutines on GOMAXPROCS=%d:\n", kGoroutines, gort::gomaxprocs(0));
     int total = 0;
     for (auto& [tid, n] : t.perThread) {

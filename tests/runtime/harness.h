@@ -46,7 +46,7 @@ inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
 // when it finishes.
 inline void runMain(std::function<void()> f) {
     int rc = gort::runOnThisThread(
-        [](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f, false, false);
+        [](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
     ASSERT_EQ(rc, kOK);
 }
 

@@ -35,6 +35,18 @@ void pretire(P* p) {
     p->status.store(Pdead, std::memory_order_release);
 }
 
+namespace {
+
+// wakeForMovedTimers: retired Ps' timers went to P 0, behind the back of an
+// M that may be sleeping until an earlier deadline, or not at all.
+void wakeForMovedTimers() {
+    int64_t when = sched.allp[0].load(std::memory_order_acquire)->timer0When.load(
+        std::memory_order_acquire);
+    if (when != 0) wakeTimerSleeper(when);
+}
+
+}  // namespace
+
 int32_t procresize(int32_t nprocs) {
     if (nprocs < 1) nprocs = 1;
     if (nprocs > kMaxProcs) nprocs = kMaxProcs;
@@ -83,6 +95,7 @@ int32_t procresize(int32_t nprocs) {
         }
     }
     if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    wakeForMovedTimers();
     return old;
 }
 
@@ -100,6 +113,7 @@ bool retireIfBeyondMaxprocs(M* m) {
         sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
     }
     if (sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    wakeForMovedTimers();
     return true;
 }
 

@@ -10,6 +10,10 @@
 
 namespace gort {
 
+// A WaitGroup (like a GoMutex) must outlive every call into it. Waking is
+// done so that the last done() touches nothing after the waiters run, so a
+// waiter may free the group as soon as its wait() returns if no other
+// goroutine is still inside wait() or add().
 class WaitGroup {
 public:
     // add adds delta to the counter; kEINVAL if it would go negative (the

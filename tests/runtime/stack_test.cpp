@@ -125,19 +125,22 @@ TEST_F(Stacks, ManyStacksUseFewMappings) {
         return n;
     };
     int before = mappings(), during = 0;
-    WaitGroup started, release;
+    WaitGroup started, release, finished;
     runMain([&] {
         started.add(kN);
         release.add(1);
+        finished.add(kN);
         for (int i = 0; i < kN; i++) {
             spawn([&] {
                 started.done();
                 release.wait();
+                finished.done();
             });
         }
         started.wait();
         during = mappings();
         release.done();
+        finished.wait();
     });
     EXPECT_LT(during - before, kN / 10);
 }

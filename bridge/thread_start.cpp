@@ -46,6 +46,8 @@ int defaultThreadStart(const ThreadStart* ts) {
     return err;
 }
 
-void useDefaultThreadStart() { setThreadStartHook(defaultThreadStart, true); }
+void useDefaultThreadStart() {
+    setThreadStartHook(defaultThreadStart, true);
+}
 
 }  // namespace gort::bridge

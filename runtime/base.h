@@ -43,7 +43,7 @@ void printerr(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // (shutdown frees what it holds explicitly).
 template <class T>
 class NoDestructor {
-public:
+  public:
     template <class... Args>
     explicit NoDestructor(Args&&... args) {
         new (storage_) T(std::forward<Args>(args)...);
@@ -52,7 +52,7 @@ public:
     T* operator->() { return get(); }
     T& operator*() { return *get(); }
 
-private:
+  private:
     alignas(T) unsigned char storage_[sizeof(T)];
 };
 

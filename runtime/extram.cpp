@@ -53,18 +53,7 @@ M* needm() {
     // Like minit, but the thread's signal mask is its owner's: leave it.
     m->procid = pid_t(syscall(SYS_gettid));
     minitSignalStack(m);
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void* addr = nullptr;
-        size_t size = 0;
-        pthread_attr_getstack(&attr, &addr, &size);
-        m->g0->ctx.stackLo = addr;
-        m->g0->ctx.stackSize = size;
-        pthread_attr_destroy(&attr);
-    }
-#if defined(GORT_TSAN)
-    m->g0->ctx.tsanFiber = __tsan_get_current_fiber();
-#endif
+    minitG0(m);
     return m;
 }
 

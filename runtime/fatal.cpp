@@ -17,12 +17,18 @@ namespace {
 
 const char* statusName(uint32_t s) {
     switch (s) {
-        case Gidle: return "idle";
-        case Grunnable: return "runnable";
-        case Grunning: return "running";
-        case Gsyscall: return "syscall";
-        case Gwaiting: return "waiting";
-        case Gdead: return "dead";
+        case Gidle:
+            return "idle";
+        case Grunnable:
+            return "runnable";
+        case Grunning:
+            return "running";
+        case Gsyscall:
+            return "syscall";
+        case Gwaiting:
+            return "waiting";
+        case Gdead:
+            return "dead";
     }
     return "???";
 }
@@ -70,7 +76,9 @@ void printerr(const char* fmt, ...) {
     va_end(ap);
 }
 
-void fatal(const char* msg) { fatalf("%s", msg); }
+void fatal(const char* msg) {
+    fatalf("%s", msg);
+}
 
 void fatalf(const char* fmt, ...) {
     if (dying.fetch_add(1) > 0) {

@@ -47,9 +47,9 @@ enum Pstatus : uint32_t { Pidle, Prunning, Psyscall, Pdead };
 using GoFunc = void (*)(void*);
 
 struct G {
-    Context ctx;         // saved context while not running
-    Stack stack;         // empty until the first run
-    size_t stackSize;    // rounded size it runs with
+    Context ctx;       // saved context while not running
+    Stack stack;       // empty until the first run
+    size_t stackSize;  // rounded size it runs with
     std::atomic<uint32_t> atomicstatus{Gidle};
     int64_t goid = 0;
     M* m = nullptr;        // M running this G
@@ -57,16 +57,16 @@ struct G {
     G* schedlink = nullptr;
     GoFunc fn = nullptr;
     void* arg = nullptr;
-    char* name = nullptr;  // optional, malloc'd
-    bool system = false;   // runtime G not counted by numGoroutine
+    char* name = nullptr;    // optional, malloc'd
+    bool system = false;     // runtime G not counted by numGoroutine
     int64_t allgIndex = -1;  // position in sched.allgs
 
     // Parking.
     const char* waitreason = nullptr;
-    void* param = nullptr;       // set by the waker (channels, select)
-    Sudog* waiting = nullptr;    // sudogs of a blocked select/channel op
+    void* param = nullptr;     // set by the waker (channels, select)
+    Sudog* waiting = nullptr;  // sudogs of a blocked select/channel op
     std::atomic<uint32_t> selectDone{0};
-    Timer* timer = nullptr;      // for sleep, allocated on first use
+    Timer* timer = nullptr;  // for sleep, allocated on first use
 
     // cgo.
     int cgoErrno = 0;  // errno left by the last cgocall
@@ -119,10 +119,10 @@ struct M {
     uint64_t fastrand = 0;
     int64_t syscallwhen = 0;
     MOrigin origin = MOrigin::native;
-    bool isExtra = false;      // bound to a thread the runtime did not create
-    bool isTemplate = false;   // the template thread
+    bool isExtra = false;     // bound to a thread the runtime did not create
+    bool isTemplate = false;  // the template thread
     bool isSysmon = false;
-    bool exitThread = false;   // leave schedule() and end the thread (mexit)
+    bool exitThread = false;      // leave schedule() and end the thread (mexit)
     void* sigaltstack = nullptr;  // alternate signal stack we installed
     size_t g0StackSize = 0;       // OS stack size recorded at creation
 
@@ -221,7 +221,7 @@ struct Sched {
     std::atomic<int64_t> goidgen{0};
     std::atomic<int64_t> gcreatedNoP{0};  // Gs created with no P
     std::atomic<int64_t> gexitedNoP{0};
-    std::atomic<int64_t> nsysg{0};        // live system Gs (not counted)
+    std::atomic<int64_t> nsysg{0};  // live system Gs (not counted)
 
     // The goroutine gort_run_main is running, if any (deadlock detection).
     std::atomic<G*> maing{nullptr};
@@ -245,7 +245,7 @@ struct Sched {
 
     // Extra Ms: Ms for threads the runtime did not create (extram.cpp).
     Mutex extraLock;
-    M* extram = nullptr;       // pooled, not bound to a thread
+    M* extram = nullptr;  // pooled, not bound to a thread
     int32_t extraMCount = 0;
     std::atomic<int32_t> extraMInUse{0};
 

@@ -96,7 +96,9 @@ void stopm(M* m) {
     m->nextp = nullptr;
 }
 
-void mspinning() { getm()->spinning = true; }
+void mspinning() {
+    getm()->spinning = true;
+}
 
 void startm(P* p, bool spinning) {
     sched.lock.lock();

@@ -129,7 +129,9 @@ void teardown() {
 
 }  // namespace
 
-bool initialized() { return sched.running.load(std::memory_order_acquire); }
+bool initialized() {
+    return sched.running.load(std::memory_order_acquire);
+}
 
 int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {
     if (fn == nullptr) return kEINVAL;
@@ -145,9 +147,13 @@ int64_t goid() {
     return gp != nullptr ? gp->goid : 0;
 }
 
-bool onGoroutine() { return getg() != nullptr; }
+bool onGoroutine() {
+    return getg() != nullptr;
+}
 
-void sleep(int64_t ns) { timeSleep(ns); }
+void sleep(int64_t ns) {
+    timeSleep(ns);
+}
 
 int gomaxprocs(int n) {
     if (!initialized()) return kENOTINIT;

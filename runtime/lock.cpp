@@ -21,8 +21,7 @@ void Mutex::lock() {
 void Mutex::lockSlow() {
     for (int spin = 0; spin < 64; spin++) {
         uint32_t v = key_.load(std::memory_order_relaxed);
-        if (v == kUnlocked &&
-            key_.compare_exchange_weak(v, kLocked, std::memory_order_acquire)) {
+        if (v == kUnlocked && key_.compare_exchange_weak(v, kLocked, std::memory_order_acquire)) {
             return;
         }
         __builtin_ia32_pause();

@@ -18,7 +18,7 @@
 namespace gort {
 
 class Mutex {
-public:
+  public:
     void lock();
     void unlock();
     bool tryLock() {
@@ -26,7 +26,7 @@ public:
         return key_.compare_exchange_strong(v, kLocked, std::memory_order_acquire);
     }
 
-private:
+  private:
     static constexpr uint32_t kUnlocked = 0, kLocked = 1, kSleeping = 2;
     void lockSlow();
     std::atomic<uint32_t> key_{kUnlocked};
@@ -34,36 +34,36 @@ private:
 
 // LockGuard is a scoped Mutex holder.
 class LockGuard {
-public:
+  public:
     explicit LockGuard(Mutex& mu) : mu_(mu) { mu_.lock(); }
     ~LockGuard() { mu_.unlock(); }
     LockGuard(const LockGuard&) = delete;
     LockGuard& operator=(const LockGuard&) = delete;
 
-private:
+  private:
     Mutex& mu_;
 };
 
 // RWMutex is a writer-preferring reader/writer lock built on Mutex and
 // notes-style futex words; execLock is one.
 class RWMutex {
-public:
+  public:
     void rlock();
     void runlock();
     void lock();
     void unlock();
 
-private:
-    Mutex w_;                           // held by the writer for its whole section
-    std::atomic<int32_t> readers_{0};   // active readers; negative while a writer waits
-    std::atomic<int32_t> departing_{0}; // readers the waiting writer still waits for
+  private:
+    Mutex w_;                            // held by the writer for its whole section
+    std::atomic<int32_t> readers_{0};    // active readers; negative while a writer waits
+    std::atomic<int32_t> departing_{0};  // readers the waiting writer still waits for
     std::atomic<uint32_t> writerSem_{0};
     std::atomic<uint32_t> readerSem_{0};
     static constexpr int32_t kMaxReaders = 1 << 30;
 };
 
 class Note {
-public:
+  public:
     void clear() { key_.store(0, std::memory_order_relaxed); }
     void wakeup();
     void sleep();
@@ -72,7 +72,7 @@ public:
     bool tsleep(int64_t ns);
     bool woken() const { return key_.load(std::memory_order_acquire) != 0; }
 
-private:
+  private:
     std::atomic<uint32_t> key_{0};
 };
 

@@ -51,7 +51,9 @@ namespace {
 constexpr int64_t kMaxMCount = 10000;  // Go's default thread limit
 constexpr int kCreateTries = 20;
 
-int64_t mcount() { return sched.mnext - sched.nmfreed; }
+int64_t mcount() {
+    return sched.mnext - sched.nmfreed;
+}
 
 void checkmcount() {
     if (mcount() > kMaxMCount) {
@@ -61,7 +63,9 @@ void checkmcount() {
 }
 
 // mstartTrampoline is the C-style entry both thread paths use.
-void mstartTrampoline(void* arg) { mstart(static_cast<M*>(arg)); }
+void mstartTrampoline(void* arg) {
+    mstart(static_cast<M*>(arg));
+}
 
 void* mstartPthread(void* arg) {
     mstart(static_cast<M*>(arg));
@@ -83,6 +87,15 @@ int withRetry(F create) {
     return err;
 }
 
+}  // namespace
+
+// newosprocFault makes the next N native thread creations fail with the
+// given errno (tests of the failure path; see runtime/testhooks.h).
+std::atomic<int32_t> newosprocFaults{0};
+std::atomic<int32_t> newosprocFaultErrno{EAGAIN};
+
+namespace {
+
 // newosproc creates the thread for mp with pthreads (native mode).
 int newosproc(M* mp) {
     pthread_attr_t attr;
@@ -97,27 +110,66 @@ int newosproc(M* mp) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t tid;
-    int err = withRetry([&] { return pthread_create(&tid, &attr, mstartPthread, mp); });
+    int err = withRetry([&] {
+        int32_t f = newosprocFaults.load(std::memory_order_relaxed);
+        while (f > 0) {
+            if (newosprocFaults.compare_exchange_weak(f, f - 1, std::memory_order_relaxed)) {
+                return int(newosprocFaultErrno.load(std::memory_order_relaxed));
+            }
+        }
+        return pthread_create(&tid, &attr, mstartPthread, mp);
+    });
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     pthread_attr_destroy(&attr);
     return err;
 }
 
+// workerMs counts the Ms other than except that can run goroutines (not
+// sysmon, the template thread, or threads the runtime does not own).
+int workerMs(M* except) {
+    LockGuard g(sched.lock);
+    int n = 0;
+    for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+        if (m != except && !m->isExtra && !m->isTemplate && !m->isSysmon) n++;
+    }
+    return n;
+}
+
 // newmFailed undoes a newm whose thread could not be created.
 void newmFailed(M* mp, int err) {
+    int64_t have;
+    {
+        LockGuard g(sched.lock);
+        have = mcount();
+    }
     printerr("runtime: failed to create new OS thread (have %lld already; errno=%d)",
-             (long long)mcount(), err);
+             (long long)have, err);
     if (err == EAGAIN) printerr("runtime: may need to increase max user processes (ulimit -u)");
     stats().threadCreateFailures.fetch_add(1, std::memory_order_relaxed);
     sched.nthreads.fetch_sub(1, std::memory_order_acq_rel);
+    if (mp->nextp != nullptr && workerMs(mp) == 0) {
+        // Work is waiting and no thread can ever run it: as in Go, this
+        // is the end.
+        fatal("newosproc");
+    }
     if (mp->mstartfn == mspinning) {
         sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
     }
     {
         LockGuard g(sched.lock);
         if (P* p = mp->nextp) {
+            // The work this M was to run goes to the global queue, and the
+            // P to an idle M if there is one now (it may have gone idle
+            // since startm looked), else to the idle list: the Ms that exist
+            // will find the work. No new thread is tried from here.
             mp->nextp = nullptr;
-            pidleput(p);
+            runqdrain(p);
+            if (M* idle = mget()) {
+                idle->nextp = p;
+                idle->park.wakeup();
+            } else {
+                pidleput(p);
+            }
         }
         // Unlink from allm.
         M* prev = nullptr;
@@ -258,14 +310,22 @@ void mexit(M* m) {
 }
 
 void minit(M* m) {
-    m->procid = pid_t(syscall(SYS_gettid));
     minitSignalStack(m);
     // Open the mask the M should run with, never blocking the signals that
     // report faults.
     sigset_t mask = m->sigmask;
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP}) sigdelset(&mask, sig);
     pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-    // g0 runs on this thread's stack.
+    minitG0(m);
+    // Last: a set procid tells observers the thread is set up.
+    __atomic_store_n(&m->procid, pid_t(syscall(SYS_gettid)), __ATOMIC_RELEASE);
+}
+
+void minitG0(M* m) {
+#if defined(GORT_ASAN)
+    // ASan needs the bounds of the stack it switches back to. (Not asked
+    // otherwise: pthread_getattr_np costs a system call or, on the main
+    // thread, a read of /proc/self/maps.)
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr = nullptr;
@@ -273,15 +333,18 @@ void minit(M* m) {
         pthread_attr_getstack(&attr, &addr, &size);
         m->g0->ctx.stackLo = addr;
         m->g0->ctx.stackSize = size;
-        if (m->g0StackSize == 0) m->g0StackSize = size;
         pthread_attr_destroy(&attr);
     }
+#endif
 #if defined(GORT_TSAN)
     m->g0->ctx.tsanFiber = __tsan_get_current_fiber();
 #endif
+    (void)m;
 }
 
-void unminit(M* m) { unminitSignalStack(m); }
+void unminit(M* m) {
+    unminitSignalStack(m);
+}
 
 // ---- the template thread ------------------------------------------------------------
 

@@ -56,7 +56,7 @@ sigset_t initSigmask;
 
 namespace {
 
-constexpr int32_t kGFreeLocalMax = 64;     // per-P free Gs before spilling half
+constexpr int32_t kGFreeLocalMax = 64;      // per-P free Gs before spilling half
 constexpr int32_t kGFreeGlobalMax = 65536;  // pooled globally; beyond, Gs are freed
 
 // ---- switching ---------------------------------------------------------------
@@ -102,7 +102,8 @@ void stackput(P* p, Stack s) {
     if (!s) return;
     if (p != nullptr && s.size() == stackDefaultSize()) {
         if (p->nstackcache == kStackCacheSize) {
-            for (int32_t i = 0; i < kStackCacheSize / 2; i++) stackfree(p->stackcache[--p->nstackcache]);
+            for (int32_t i = 0; i < kStackCacheSize / 2; i++)
+                stackfree(p->stackcache[--p->nstackcache]);
         }
         p->stackcache[p->nstackcache++] = s;
         return;
@@ -169,8 +170,7 @@ void goexitLocked(M* m, G* prev);
 // with a `ret`, so each return after a switch is mispredicted (the CPU's
 // return stack still holds the other goroutine's frames); one call level
 // less around the jump is one mispredicted return less per switch.
-__attribute__((always_inline)) inline M* gswitch(M* m, G* from, G* to,
-                                                 void (*after)(M*, G*)) {
+__attribute__((always_inline)) inline M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*)) {
     m->prevg = from;
     m->afterSwitch = after;
 #if defined(GORT_TSAN)
@@ -260,7 +260,9 @@ void gdestroy(M* m, G* prev) {
     gfput(m->p, prev);
 }
 
-void goexitAfter(M* m, G* prev) { gdestroy(m, prev); }
+void goexitAfter(M* m, G* prev) {
+    gdestroy(m, prev);
+}
 
 // goexitLocked runs on g0 for a G that exits while wired to its M.
 void goexitLocked(M* m, G* prev) {
@@ -351,7 +353,9 @@ bool unlockMutex(G*, void* lock) {
 }
 }  // namespace
 
-void goparkunlock(Mutex* lock, const char* reason) { gopark(unlockMutex, lock, reason); }
+void goparkunlock(Mutex* lock, const char* reason) {
+    gopark(unlockMutex, lock, reason);
+}
 
 void goready(G* gp) {
     casgstatus(gp, Gwaiting, Grunnable);
@@ -550,7 +554,8 @@ int64_t numGoroutine() {
     int32_t np = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < np; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
-        n += p->gcreated.load(std::memory_order_relaxed) - p->gexited.load(std::memory_order_relaxed);
+        n += p->gcreated.load(std::memory_order_relaxed) -
+             p->gexited.load(std::memory_order_relaxed);
     }
     return n;
 }

@@ -18,9 +18,9 @@ namespace gort {
 // ---- G lifecycle (proc.cpp) -----------------------------------------------
 
 struct SpawnOpts {
-    size_t stackSize = 0;       // 0 = default
+    size_t stackSize = 0;  // 0 = default
     const char* name = nullptr;
-    bool system = false;        // not counted by numGoroutine
+    bool system = false;  // not counted by numGoroutine
 };
 
 // newproc creates a runnable G running fn(arg) and queues it; goidOut, if
@@ -74,15 +74,15 @@ G* runqsteal(P* p, P* p2, bool stealRunNextG);
 // runqdrain moves every G of an unowned P to the global queue (sched.lock
 // held).
 void runqdrain(P* p);
-void globrunqput(G* gp);          // sched.lock held
-void globrunqputhead(G* gp);      // sched.lock held
+void globrunqput(G* gp);                             // sched.lock held
+void globrunqputhead(G* gp);                         // sched.lock held
 void globrunqputbatch(G* head, G* tail, int32_t n);  // sched.lock held
-G* globrunqget(P* p, int32_t max);  // sched.lock held
+G* globrunqget(P* p, int32_t max);                   // sched.lock held
 
 // ---- idle Ms and Ps (idle.cpp) -------------------------------------------
 
-void mput(M* m);  // sched.lock held
-M* mget();        // sched.lock held
+void mput(M* m);      // sched.lock held
+M* mget();            // sched.lock held
 void pidleput(P* p);  // sched.lock held
 P* pidleget();        // sched.lock held
 void acquirep(M* m, P* p);
@@ -94,7 +94,9 @@ void wakep();
 void incidlelocked(int32_t v);
 void mspinning();
 // notifyWorkAvailable is wakep for callers that may hold no P.
-inline void notifyWork() { wakep(); }
+inline void notifyWork() {
+    wakep();
+}
 
 // ---- threads (newm.cpp) ---------------------------------------------------
 
@@ -116,6 +118,8 @@ void mexit(M* m);
 int startTemplateThread();
 void wakeTemplateThread();
 void minit(M* m);
+// minitG0 makes g0 describe the calling thread's own stack.
+void minitG0(M* m);
 void unminit(M* m);
 void mcommoninit(M* m);
 void mfree(M* m);

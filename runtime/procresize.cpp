@@ -40,8 +40,8 @@ namespace {
 // wakeForMovedTimers: retired Ps' timers went to P 0, behind the back of an
 // M that may be sleeping until an earlier deadline, or not at all.
 void wakeForMovedTimers() {
-    int64_t when = sched.allp[0].load(std::memory_order_acquire)->timer0When.load(
-        std::memory_order_acquire);
+    int64_t when =
+        sched.allp[0].load(std::memory_order_acquire)->timer0When.load(std::memory_order_acquire);
     if (when != 0) wakeTimerSleeper(when);
 }
 

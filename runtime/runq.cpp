@@ -130,8 +130,8 @@ G* globrunqget(P* p, int32_t max) {
     if (n > kRunqSize / 2) n = kRunqSize / 2;
     // Only the owner adds to p's ring, so its free space can only grow while
     // we fill it; never overflow it (runqputslow would need sched.lock).
-    uint32_t used = p->runqtail.load(std::memory_order_relaxed) -
-                    p->runqhead.load(std::memory_order_acquire);
+    uint32_t used =
+        p->runqtail.load(std::memory_order_relaxed) - p->runqhead.load(std::memory_order_acquire);
     if (int32_t free = kRunqSize - int32_t(used); n > free + 1) n = free + 1;
     sched.runqsize.fetch_sub(n, std::memory_order_relaxed);
     G* gp = sched.runqhead;

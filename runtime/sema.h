@@ -24,17 +24,17 @@ struct Chan;
 
 // Sudog is a goroutine (or thread) in a wait queue.
 struct Sudog {
-    G* g = nullptr;         // waiting goroutine, or null for a thread...
-    Note* note = nullptr;   // ...which waits on this note
+    G* g = nullptr;        // waiting goroutine, or null for a thread...
+    Note* note = nullptr;  // ...which waits on this note
     Sudog* next = nullptr;
     Sudog* prev = nullptr;
-    void* elem = nullptr;   // data element (channels)
-    Chan* c = nullptr;      // channel waited on (select)
+    void* elem = nullptr;       // data element (channels)
+    Chan* c = nullptr;          // channel waited on (select)
     Sudog* waitlink = nullptr;  // G's list of sudogs in a select
     int64_t acquiretime = 0;
-    uint32_t ticket = 0;    // semaphore handoff
+    uint32_t ticket = 0;  // semaphore handoff
     bool isSelect = false;
-    bool success = false;   // channel op completed by a communication
+    bool success = false;  // channel op completed by a communication
 };
 
 // readySudog wakes the goroutine or thread of s.
@@ -44,7 +44,7 @@ void readySudog(Sudog* s);
 void parkSudog(Sudog* s, Mutex* lock, const char* reason);
 
 class Sema {
-public:
+  public:
     explicit Sema(uint32_t n = 0) : count_(n) {}
     void acquire(bool lifo = false);
     bool tryAcquire();
@@ -54,7 +54,7 @@ public:
     // releaseN after waking the first: a woken waiter may free the object.
     void releaseN(uint32_t n);
 
-private:
+  private:
     void enqueue(Sudog* s, bool lifo);
     Sudog* dequeue();
 

@@ -41,11 +41,12 @@ void faultHandler(int sig, siginfo_t* info, void* uctx) {
     if (gp != nullptr && stackGuardContains(gp->stack, addr)) {
         printerr("gort: fatal error: stack overflow");
         printerr("%s", "");
-        printerr("goroutine %lld%s%s [running]: stack of %zu bytes [%#lx, %#lx) overflowed "
-                 "into its guard page at %#lx",
-                 (long long)gp->goid, gp->name != nullptr ? " " : "",
-                 gp->name != nullptr ? gp->name : "", gp->stack.size(), (unsigned long)gp->stack.lo,
-                 (unsigned long)gp->stack.hi, (unsigned long)addr);
+        printerr(
+            "goroutine %lld%s%s [running]: stack of %zu bytes [%#lx, %#lx) overflowed "
+            "into its guard page at %#lx",
+            (long long)gp->goid, gp->name != nullptr ? " " : "",
+            gp->name != nullptr ? gp->name : "", gp->stack.size(), (unsigned long)gp->stack.lo,
+            (unsigned long)gp->stack.hi, (unsigned long)addr);
         printerr("%s", "");
         dumpgoroutines(nullptr);
         abort();

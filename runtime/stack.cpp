@@ -35,8 +35,8 @@ struct Arena {
 };
 
 struct SizePool {
-    size_t size;                // usable size of each stack
-    std::vector<Stack> free;    // stacks ready for reuse
+    size_t size;              // usable size of each stack
+    std::vector<Stack> free;  // stacks ready for reuse
 };
 
 struct StackState {
@@ -109,7 +109,9 @@ size_t stackRoundSize(size_t size) {
     return (size + kPageSize - 1) & ~(kPageSize - 1);
 }
 
-size_t stackDefaultSize() { return defaultSize.load(std::memory_order_relaxed); }
+size_t stackDefaultSize() {
+    return defaultSize.load(std::memory_order_relaxed);
+}
 
 void stackSetDefaultSize(size_t size) {
     defaultSize.store(stackRoundSize(size == 0 ? kDefaultStackSize : size),

@@ -11,10 +11,10 @@ Stats& stats() {
 }
 
 void Stats::reset() {
-    for (auto* c : {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
-                    &threadCreateFailures, &threadCreateRetries, &cgocalls, &callbacks,
-                    &foreignThreadsBound, &pRetakes, &handoffs, &steals, &exitsyscallFast,
-                    &exitsyscallSlow}) {
+    for (auto* c :
+         {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
+          &threadCreateFailures, &threadCreateRetries, &cgocalls, &callbacks, &foreignThreadsBound,
+          &pRetakes, &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
         c->store(0, std::memory_order_relaxed);
     }
 }

@@ -8,10 +8,10 @@
 namespace gort {
 
 struct Stats {
-    std::atomic<uint64_t> msCreatedNative{0};  // Ms whose thread came from newosproc
-    std::atomic<uint64_t> msCreatedHook{0};    // Ms whose thread came from the start hook
-    std::atomic<uint64_t> templateHandoffs{0}; // of those, created by the template thread
-    std::atomic<uint64_t> msExitedLocked{0};   // Ms that exited with their locked G
+    std::atomic<uint64_t> msCreatedNative{0};   // Ms whose thread came from newosproc
+    std::atomic<uint64_t> msCreatedHook{0};     // Ms whose thread came from the start hook
+    std::atomic<uint64_t> templateHandoffs{0};  // of those, created by the template thread
+    std::atomic<uint64_t> msExitedLocked{0};    // Ms that exited with their locked G
     std::atomic<uint64_t> threadCreateFailures{0};
     std::atomic<uint64_t> threadCreateRetries{0};
     std::atomic<uint64_t> cgocalls{0};

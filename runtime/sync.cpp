@@ -23,7 +23,7 @@ int WaitGroup::add(int64_t delta) {
     auto w = uint32_t(state);
     if (v < 0) {
         state_.fetch_sub(d, std::memory_order_acq_rel);  // undo
-        return kEINVAL;  // Go: "sync: negative WaitGroup counter"
+        return kEINVAL;                                  // Go: "sync: negative WaitGroup counter"
     }
     if (v > 0 || w == 0) return kOK;
     // The counter reached zero with waiters: wake them all. No one may add
@@ -108,7 +108,7 @@ void GoMutex::lockSlow() {
         }
         if (state_.compare_exchange_weak(old, next, std::memory_order_acquire)) {
             if ((old & (kLocked | kStarving)) == 0) return;  // locked it
-            bool queueLifo = waitStart != 0;  // waited before: go to the front
+            bool queueLifo = waitStart != 0;                 // waited before: go to the front
             if (waitStart == 0) waitStart = nanotime();
             sema_.acquire(queueLifo);
             starving = starving || nanotime() - waitStart > kStarvationThresholdNs;

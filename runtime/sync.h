@@ -15,7 +15,7 @@ namespace gort {
 // waiter may free the group as soon as its wait() returns if no other
 // goroutine is still inside wait() or add().
 class WaitGroup {
-public:
+  public:
     // add adds delta to the counter; kEINVAL if it would go negative (the
     // counter is left unchanged).
     int add(int64_t delta);
@@ -24,21 +24,21 @@ public:
     void wait();
     int64_t count() const { return int64_t(state_.load(std::memory_order_acquire) >> 32); }
 
-private:
+  private:
     // High 32 bits: counter. Low 32 bits: number of waiters.
     std::atomic<uint64_t> state_{0};
     Sema sema_;
 };
 
 class GoMutex {
-public:
+  public:
     void lock();
     bool tryLock();
     // unlock returns kEINVAL if the mutex is not locked.
     int unlock();
     bool locked() const { return (state_.load(std::memory_order_relaxed) & kLocked) != 0; }
 
-private:
+  private:
     static constexpr int32_t kLocked = 1;
     static constexpr int32_t kWoken = 2;
     static constexpr int32_t kStarving = 4;

@@ -97,7 +97,9 @@ void remove(P* p, Timer* t) {
     updateTimer0When(p);
 }
 
-void goroutineReady(void* arg, uintptr_t) { goready(static_cast<G*>(arg)); }
+void goroutineReady(void* arg, uintptr_t) {
+    goready(static_cast<G*>(arg));
+}
 
 bool resetForSleep(G*, void* t) {
     addtimer(static_cast<Timer*>(t));
@@ -153,8 +155,9 @@ int64_t nextTimerAll() {
     int64_t next = 0;
     int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
-        int64_t w = sched.allp[i].load(std::memory_order_acquire)->timer0When.load(
-            std::memory_order_acquire);
+        int64_t w = sched.allp[i]
+                        .load(std::memory_order_acquire)
+                        ->timer0When.load(std::memory_order_acquire);
         if (w != 0 && (next == 0 || w < next)) next = w;
     }
     return next;

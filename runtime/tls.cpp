@@ -16,8 +16,12 @@ namespace {
 __attribute__((tls_model("initial-exec"))) thread_local M* tlsM = nullptr;
 }  // namespace
 
-GORT_NOINLINE_NOIPA M* getm() { return tlsM; }
+GORT_NOINLINE_NOIPA M* getm() {
+    return tlsM;
+}
 
-GORT_NOINLINE_NOIPA void setm(M* m) { tlsM = m; }
+GORT_NOINLINE_NOIPA void setm(M* m) {
+    tlsM = m;
+}
 
 }  // namespace gort

@@ -7,13 +7,19 @@
 #include <unistd.h>
 
 #include <functional>
+#include <string>
 #include <utility>
 
+#include "bridge/thread_start.h"
+#include "runtime/proc.h"
 #include "runtime/runtime.h"
+#include "runtime/sema.h"
 
 namespace gort::testing {
 
-inline pid_t gettid() { return pid_t(syscall(SYS_gettid)); }
+inline pid_t gettid() {
+    return pid_t(syscall(SYS_gettid));
+}
 
 // Sanitizer builds run an order of magnitude slower: big iteration counts
 // are scaled down there (the interleavings, not the volume, are the point).
@@ -22,7 +28,9 @@ constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
-constexpr int scaled(int n) { return kSanitized ? n / 20 : n; }
+constexpr int scaled(int n) {
+    return kSanitized ? n / 20 : n;
+}
 
 // spawn runs f as a goroutine. Returns the goroutine id.
 inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
@@ -45,18 +53,22 @@ inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
 // runMain runs f as a goroutine locked to the calling thread and returns
 // when it finishes.
 inline void runMain(std::function<void()> f) {
-    int rc = gort::runOnThisThread(
-        [](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
+    int rc =
+        gort::runOnThisThread([](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
     ASSERT_EQ(rc, kOK);
 }
+
+// spawnAndWait runs f as a goroutine and waits for it to finish.
+void spawnAndWait(std::function<void()> f);
 
 // RuntimeTest starts the runtime with procs() Ps (and cgo() mode) and shuts
 // it down after the test, requiring every goroutine to have finished.
 class RuntimeTest : public ::testing::Test {
-protected:
+  protected:
     virtual int procs() const { return 2; }
     virtual bool cgo() const { return false; }
     void SetUp() override {
+        if (cgo()) gort::bridge::useDefaultThreadStart();
         Config c;
         c.maxprocs = procs();
         c.cgo = cgo();
@@ -64,5 +76,45 @@ protected:
     }
     void TearDown() override { EXPECT_EQ(gort::shutdown(5'000'000'000), kOK); }
 };
+
+inline void spawnAndWait(std::function<void()> f) {
+    Sema done;
+    spawn([&] {
+        f();
+        done.release();
+    });
+    done.acquire();
+}
+
+// ModeTest runs each test in both thread-creation modes: native
+// (newosproc) and cgo (the thread-start hook).
+class ModeTest : public RuntimeTest, public ::testing::WithParamInterface<bool> {
+  protected:
+    bool cgo() const override { return GetParam(); }
+};
+
+inline std::string modeName(const ::testing::TestParamInfo<bool>& info) {
+    return info.param ? "cgo" : "native";
+}
+
+#define GORT_INSTANTIATE_MODES(suite)                                      \
+    INSTANTIATE_TEST_SUITE_P(Modes, suite, ::testing::Values(false, true), \
+                             ::gort::testing::modeName)
+
+// waitUntil polls cond (yielding) until it holds or timeoutNs passes; for
+// conditions that only the kernel or another thread can make true.
+template <class F>
+bool waitUntil(F cond, int64_t timeoutNs = 5'000'000'000) {
+    int64_t deadline = nanotime() + timeoutNs;
+    while (!cond()) {
+        if (nanotime() > deadline) return false;
+        if (getg() != nullptr) {
+            gort::sleep(100'000);
+        } else {
+            usleep(100);
+        }
+    }
+    return true;
+}
 
 }  // namespace gort::testing

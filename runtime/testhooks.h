@@ -1,0 +1,15 @@
+// Hooks for tests of the runtime's failure paths (Go's export_test.go). Not
+// for production use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace gort {
+
+// The next newosprocFaults native thread creations fail with
+// newosprocFaultErrno, as if pthread_create had (each retry counts).
+extern std::atomic<int32_t> newosprocFaults;
+extern std::atomic<int32_t> newosprocFaultErrno;
+
+}  // namespace gort

@@ -33,9 +33,11 @@ one_round() {
     s W1 env GOMAXPROCS=1 "$B/w1_spawn"
     s W1 env GOMAXPROCS=2 "$B/w1_spawn"
     s W2 env GOMAXPROCS=1 "$B/w2_yield"
+    s W4 env GOMAXPROCS=1 "$B/w4_cgocall"
     s W6 env GOMAXPROCS=1 "$B/w6_newm"
     s W6 env GOMAXPROCS=1 CGO=1 "$B/w6_newm"
     s W7 env GOMAXPROCS=1 "$B/w7_memory"
+    s W8 env GOMAXPROCS=1 "$B/w8_handoff"
 }
 for ((r = 1; r <= REPS; r++)); do
     echo "# gort round $r/$REPS" >&2

@@ -101,12 +101,12 @@ struct M {
     P* nextp = nullptr;  // P to attach when woken or started
     P* oldp = nullptr;   // P held before entering a system call
     bool spinning = false;
-    bool blocked = false;  // sleeping on park
-    bool incgo = false;    // running C code for a cgocall
-    int32_t ncgo = 0;      // cgocalls in progress
-    uint64_t ncgocall = 0;
-    uint32_t lockedExt = 0;  // user LockOSThread nesting
-    uint32_t lockedInt = 0;  // runtime-internal lockOSThread nesting
+    bool blocked = false;               // sleeping on park
+    bool incgo = false;                 // running C code for a cgocall
+    int32_t ncgo = 0;                   // cgocalls in progress
+    std::atomic<uint64_t> ncgocall{0};  // written by this M only
+    uint32_t lockedExt = 0;             // user LockOSThread nesting
+    uint32_t lockedInt = 0;             // runtime-internal lockOSThread nesting
     G* lockedg = nullptr;
     Note park;
     M* schedlink = nullptr;  // idle list, newmHandoff list, extra list
@@ -230,9 +230,12 @@ struct Sched {
     M* timerSleeper = nullptr;
     std::atomic<int64_t> pollUntil{0};
 
-    // sysmon.
-    std::atomic<bool> sysmonwait{false};
-    Note sysmonnote;
+    // sysmon (sysmon.cpp).
+    std::atomic<bool> sysmonwait{false};     // in deep sleep: every P idle
+    std::atomic<int64_t> sysmonDelayUs{20};  // its current tick
+    std::atomic<bool> sysmonFast{false};     // asked to poll at its fastest
+    std::atomic<uint32_t> sysmonGen{0};      // futex word: bumped to wake it
+    std::atomic<uint64_t> ncgocallDead{0};   // cgocalls of Ms that exited
 
     // Ms the template thread must create (Go's newmHandoff).
     struct {

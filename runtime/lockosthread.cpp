@@ -100,7 +100,6 @@ void startlockedm(M* m, G* gp) {
     if (mp == m) fatal("startlockedm: locked to me");
     if (mp->nextp != nullptr) fatal("startlockedm: m has p");
     incidlelocked(-1);
-    if (m->spinning) resetspinning(m);
     // Hand our P to the locked M along with its G, then go idle.
     // The G itself needs no handing over: the locked M runs its lockedg.
     mp->nextp = releasep(m);

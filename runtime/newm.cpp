@@ -297,6 +297,8 @@ void mexit(M* m) {
         }
         if (m->isTemplate || m->isSysmon) sched.nmsys--;
         sched.nmfreed++;
+        sched.ncgocallDead.fetch_add(m->ncgocall.load(std::memory_order_relaxed),
+                                     std::memory_order_relaxed);
         if (m->origin == MOrigin::native || threadStartHookIsDefault) {
             sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
         }

@@ -296,6 +296,11 @@ void goexitLocked(M* m, G* prev) {
 
 // ---- public switching entry points -----------------------------------------------
 
+M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*)) {
+    m->curg = nullptr;
+    return gswitch(m, gp, m->g0, after);
+}
+
 void badgstatus(G* gp, uint32_t from, uint32_t to) {
     fatalf("casgstatus: bad incoming values: goroutine %lld from %u to %u, status is %u",
            (long long)gp->goid, from, to, gp->atomicstatus.load(std::memory_order_relaxed));
@@ -609,6 +614,9 @@ void schedule(M* m) {
                 if (gp == nullptr) return;  // told to exit
             }
         }
+        // A spinning M that found work stops spinning, and starts another
+        // spinner if it was the last (there may be more work).
+        if (m->spinning) resetspinning(m);
         if (gp->lockedm != nullptr && gp->lockedm != m) {
             startlockedm(m, gp);
             continue;
@@ -681,10 +689,7 @@ top:
     P* p = m->p;
     int64_t now = checkTimers(p, 0);
 
-    if (G* gp = runqget(p, inheritTime)) {
-        if (m->spinning) resetspinning(m);
-        return gp;
-    }
+    if (G* gp = runqget(p, inheritTime)) return gp;
     if (sched.runqsize.load(std::memory_order_relaxed) > 0) {
         G* gp;
         {
@@ -693,7 +698,6 @@ top:
         }
         if (gp != nullptr) {
             *inheritTime = false;
-            if (m->spinning) resetspinning(m);
             return gp;
         }
     }
@@ -709,7 +713,6 @@ top:
             }
             if (G* gp = stealWork(m)) {
                 *inheritTime = false;
-                resetspinning(m);
                 return gp;
             }
         }
@@ -727,7 +730,6 @@ top:
         if (gp != nullptr) {
             sched.lock.unlock();
             *inheritTime = false;
-            if (m->spinning) resetspinning(m);
             return gp;
         }
         if (releasep(m) != p) fatal("findrunnable: wrong p");

@@ -13,7 +13,9 @@ namespace gort {
 
 // Switching (gswitch, private to proc.cpp) suspends the running G or g0
 // and resumes another; after(m, from) runs on the resumed side once the
-// suspended context is saved (Go's mcall function).
+// suspended context is saved (Go's mcall function). gswitchToG0 is mcall:
+// it leaves the running G gp for this M's g0; returns the M that resumes gp.
+M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*));
 
 // ---- G lifecycle (proc.cpp) -----------------------------------------------
 
@@ -168,12 +170,54 @@ void pfreeAll();
 
 // ---- syscalls (syscall.cpp) ----------------------------------------------
 
+// entersyscall/exitsyscall bracket a call that blocks outside the runtime:
+// meanwhile the P may be taken for other goroutines. The G may come back
+// on another M. The inline forms take the current M (hot paths: cgocall).
 void entersyscall();
 void exitsyscall();
+void entersyscallSlow(P* p);
+void exitsyscallSlow(M* m, G* gp);
+constexpr int64_t kSysmonTickUs = 20;  // sysmon's fastest tick
+
+inline void entersyscall(M* m) {
+    G* gp = m->curg;
+    P* p = m->p;
+    casgstatus(gp, Grunning, Gsyscall);
+    m->syscalltick = p->syscalltick.load(std::memory_order_relaxed);
+    p->m = nullptr;
+    m->oldp = p;
+    m->p = nullptr;
+    p->status.store(Psyscall, std::memory_order_release);
+    if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst) ||
+                      sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs)) {
+        entersyscallSlow(p);
+    }
+}
+
+inline void exitsyscall(M* m) {
+    G* gp = m->curg;
+    P* oldp = m->oldp;
+    m->oldp = nullptr;
+    // Fast path: our P is still ours (nobody claimed it: no lock needed).
+    uint32_t st = Psyscall;
+    if (GORT_LIKELY(oldp != nullptr && oldp->status.compare_exchange_strong(
+                                           st, Prunning, std::memory_order_acq_rel))) {
+        m->p = oldp;
+        oldp->m = m;
+        // Only the P's owner writes syscalltick.
+        oldp->syscalltick.store(oldp->syscalltick.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_release);
+        casgstatus(gp, Gsyscall, Grunning);
+        return;
+    }
+    exitsyscallSlow(m, gp);
+}
 
 // ---- sysmon (sysmon.cpp) ------------------------------------------------
 
 void sysmon();
+// wakeSysmon makes sysmon poll at its fastest (one tick) from now on, and
+// interrupts its sleep.
 void wakeSysmon();
 
 // ---- goroutine accounting ---------------------------------------------------

@@ -11,10 +11,9 @@ Stats& stats() {
 }
 
 void Stats::reset() {
-    for (auto* c :
-         {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
-          &threadCreateFailures, &threadCreateRetries, &cgocalls, &callbacks, &foreignThreadsBound,
-          &pRetakes, &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
+    for (auto* c : {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
+                    &threadCreateFailures, &threadCreateRetries, &callbacks, &foreignThreadsBound,
+                    &pRetakes, &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
         c->store(0, std::memory_order_relaxed);
     }
 }
@@ -30,9 +29,12 @@ void readStats(RuntimeStats* s) {
     {
         LockGuard g(sched.lock);
         int64_t total = 0;
+        uint64_t cgocalls = sched.ncgocallDead.load(std::memory_order_relaxed);
         for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
             if (!m->isExtra) total++;
+            cgocalls += m->ncgocall.load(std::memory_order_relaxed);
         }
+        s->cgocalls = cgocalls;
         s->msTotal = uint64_t(total);
         s->msIdle = uint64_t(sched.nmidle);
     }
@@ -47,7 +49,6 @@ void readStats(RuntimeStats* s) {
     s->msExitedLocked = ld(st.msExitedLocked);
     s->threadCreateFailures = ld(st.threadCreateFailures);
     s->threadCreateRetries = ld(st.threadCreateRetries);
-    s->cgocalls = ld(st.cgocalls);
     s->callbacks = ld(st.callbacks);
     s->foreignThreadsBound = ld(st.foreignThreadsBound);
     s->pRetakes = ld(st.pRetakes);

@@ -1,7 +1,88 @@
-// sysmon: the runtime's monitor thread. It runs without a P.
+// sysmon: the runtime's monitor, a thread of its own that never holds a P.
+//
+// Its main job is retake: a P whose M has been inside one system call or C
+// call for at least one sysmon tick (20 us) is taken away (CAS Psyscall ->
+// Pidle) and handed off (handoffp), so goroutines queued on it run on
+// another M, newly created if none is idle. Like Go, it leaves a P alone
+// when the call is young, nothing is queued on it, and other Ps are idle or
+// spinning.
+//
+// Ticks: 20 us while it finds work, doubling after 50 idle ticks (1 ms) up
+// to 10 ms. Go's sysmon stops there, which is why a handoff takes Go 10-20
+// ms in a steady state. Here entersyscall wakes sysmon back to 20 us ticks
+// whenever the calling goroutine's P has work queued (wakeSysmon), so a
+// queued goroutine waits about two ticks, whatever sysmon was doing.
+//
+// When every P is idle, sysmon sleeps until an entersyscall wakes it: an
+// idle runtime costs no wakeups. It also nudges an idle P's M when a timer
+// is overdue and no M is sleeping until it (a safety net for the timer
+// sleeper protocol in findRunnable).
+#include "runtime/futex.h"
 #include "runtime/proc.h"
+#include "runtime/stats.h"
 
 namespace gort {
+
+namespace {
+
+constexpr int64_t kMaxDelayUs = 10000;
+constexpr int64_t kForceRetakeNs = 10'000'000;  // Go: a call older than 10 ms
+
+// retake takes Ps from Ms that have been in one system call for a full tick
+// and hands them off. Returns how many it took.
+int retake(int64_t now) {
+    int n = 0;
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < procs; i++) {
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        if (p->status.load(std::memory_order_acquire) != Psyscall) continue;
+        SysmonTick& pd = p->sysmontick;
+        uint32_t t = p->syscalltick.load(std::memory_order_acquire);
+        if (pd.syscalltick != t) {
+            // A call we have not seen before: give it one tick.
+            pd.syscalltick = t;
+            pd.syscallwhen = now;
+            continue;
+        }
+        if (runqempty(p) && sched.runqsize.load(std::memory_order_relaxed) == 0 &&
+            sched.nmspinning.load(std::memory_order_relaxed) +
+                    sched.npidle.load(std::memory_order_relaxed) >
+                0 &&
+            pd.syscallwhen + kForceRetakeNs > now) {
+            continue;  // nothing waits for this P
+        }
+        uint32_t st = Psyscall;
+        // Count as running while handing off, so checkdead does not see
+        // every M idle in between (Go's incidlelocked dance).
+        incidlelocked(-1);
+        if (p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
+            p->syscalltick.fetch_add(1, std::memory_order_relaxed);
+            stats().pRetakes.fetch_add(1, std::memory_order_relaxed);
+            n++;
+            handoffp(p);
+        }
+        incidlelocked(1);
+    }
+    return n;
+}
+
+bool anyPIdleOrAllIdle(int32_t* busy) {
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
+    *busy = procs - sched.npidle.load(std::memory_order_acquire);
+    return *busy <= 0;
+}
+
+// sysmonSleep sleeps ns nanoseconds (ns < 0: until woken) unless woken.
+void sysmonSleep(int64_t ns) {
+    uint32_t gen = sched.sysmonGen.load(std::memory_order_acquire);
+    if (sched.sysmonFast.load(std::memory_order_acquire) ||
+        sched.stopping.load(std::memory_order_acquire)) {
+        return;
+    }
+    futexsleep(&sched.sysmonGen, gen, ns);
+}
+
+}  // namespace
 
 void sysmon() {
     M* m = getm();
@@ -10,18 +91,50 @@ void sysmon() {
         LockGuard g(sched.lock);
         sched.nmsys++;
     }
+    int idle = 0;
+    int64_t delay = kSysmonTickUs;
     while (!sched.stopping.load(std::memory_order_acquire)) {
-        sched.sysmonwait.store(true, std::memory_order_release);
-        sched.sysmonnote.sleep();
-        sched.sysmonnote.clear();
+        if (sched.sysmonFast.exchange(false, std::memory_order_acq_rel)) idle = 0;
+        if (idle == 0) {
+            delay = kSysmonTickUs;
+        } else if (idle > 50 && delay < kMaxDelayUs) {
+            delay = delay * 2 > kMaxDelayUs ? kMaxDelayUs : delay * 2;
+        }
+        int32_t busy;
+        if (anyPIdleOrAllIdle(&busy)) {
+            // Every P idle: nothing can need us until a P enters a call.
+            sched.sysmonwait.store(true, std::memory_order_seq_cst);
+            if (sched.npidle.load(std::memory_order_seq_cst) ==
+                sched.gomaxprocs.load(std::memory_order_seq_cst)) {
+                sysmonSleep(-1);
+            }
+            sched.sysmonwait.store(false, std::memory_order_relaxed);
+            idle = 0;
+            continue;
+        }
+        sched.sysmonDelayUs.store(delay, std::memory_order_relaxed);
+        sysmonSleep(delay * 1000);
+        int64_t now = nanotime();
+        if (retake(now) > 0) {
+            idle = 0;
+        } else {
+            idle++;
+        }
+        // Safety net for timers: one is overdue, a P is idle, nobody sleeps
+        // until it.
+        int64_t next = nextTimerAll();
+        if (next != 0 && next + 1'000'000 < now &&
+            sched.npidle.load(std::memory_order_relaxed) > 0 &&
+            sched.pollUntil.load(std::memory_order_relaxed) == 0) {
+            wakep();
+        }
     }
 }
 
 void wakeSysmon() {
-    bool w = true;
-    if (sched.sysmonwait.compare_exchange_strong(w, false, std::memory_order_acq_rel)) {
-        sched.sysmonnote.wakeup();
-    }
+    sched.sysmonFast.store(true, std::memory_order_release);
+    sched.sysmonGen.fetch_add(1, std::memory_order_acq_rel);
+    futexwakeup(&sched.sysmonGen, 1);
 }
 
 }  // namespace gort

@@ -1,0 +1,91 @@
+// System calls and blocking C calls: entersyscall and exitsyscall (Go 1.14's
+// protocol).
+//
+// A goroutine about to block outside the runtime (a C call, a system call,
+// waiting for Python's GIL) calls entersyscall: its G becomes Gsyscall and
+// its P goes to status Psyscall, detached from the M but reserved for it
+// (m->oldp). Nobody runs on that P unless somebody takes it: sysmon, after
+// the call has lasted at least one of its ticks (retake), or GOMAXPROCS
+// shrinking. exitsyscall tries, in order:
+//   1. the fast path: CAS the old P from Psyscall back to Prunning, if it is
+//      still ours (nothing was taken: no lock, no other thread involved);
+//   2. any idle P;
+//   3. the slow path: the G becomes runnable on the global queue and this M
+//      stops (or, if the G is locked to it, waits for it in stoplockedm).
+//
+// Ownership: while a P is Psyscall, only a CAS out of Psyscall may claim it;
+// the M in the call must not touch it until its own CAS succeeds.
+// p->syscalltick counts the P's syscall exits and retakes; sysmon compares
+// it between ticks to tell a long call from many short ones.
+#include "runtime/proc.h"
+#include "runtime/stats.h"
+
+namespace gort {
+
+namespace {
+
+// exitsyscall0 runs on g0 for a G that came out of a system call and found
+// no P (Go's exitsyscall0).
+void exitsyscall0(M* m, G* prev) {
+    prev->m = nullptr;
+    casgstatus(prev, Gsyscall, Grunnable);
+    bool locked = prev->lockedm != nullptr;  // read before prev is published
+    P* p;
+    {
+        LockGuard g(sched.lock);
+        p = pidleget();
+        if (p == nullptr) globrunqput(prev);
+    }
+    if (p != nullptr) {
+        acquirep(m, p);
+        m->pendingg = prev;  // run it at once
+        return;
+    }
+    // With no P, schedule() stops this M; a locked prev comes back to this
+    // very thread through stoplockedm/startlockedm.
+    if (!locked) wakep();
+}
+
+}  // namespace
+
+void entersyscallSlow(P* p) {
+    // Goroutines waiting on this P's queue must not wait for the call to
+    // end: make sure sysmon is watching (it takes the P after one tick).
+    if (sched.sysmonwait.load(std::memory_order_seq_cst) ||
+        (sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs && !runqempty(p))) {
+        wakeSysmon();
+    }
+}
+
+void exitsyscallSlow(M* m, G* gp) {
+    // Any idle P.
+    if (sched.npidle.load(std::memory_order_acquire) > 0) {
+        P* p;
+        {
+            LockGuard g(sched.lock);
+            p = pidleget();
+        }
+        if (p != nullptr) {
+            acquirep(m, p);
+            p->syscalltick.fetch_add(1, std::memory_order_relaxed);
+            casgstatus(gp, Gsyscall, Grunning);
+            stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    // Slow path: queue the G and let g0 stop this M. The G may resume on
+    // another thread.
+    stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
+    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
+    gswitchToG0(m, gp, exitsyscall0);
+    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+}
+
+void entersyscall() {
+    entersyscall(getm());
+}
+void exitsyscall() {
+    exitsyscall(getm());
+}
+
+}  // namespace gort

@@ -34,6 +34,7 @@ one_round() {
     s W1 env GOMAXPROCS=2 "$B/w1_spawn"
     s W2 env GOMAXPROCS=1 "$B/w2_yield"
     s W4 env GOMAXPROCS=1 "$B/w4_cgocall"
+    s W5 env GOMAXPROCS=2 "$B/w5_callback"
     s W6 env GOMAXPROCS=1 "$B/w6_newm"
     s W6 env GOMAXPROCS=1 CGO=1 "$B/w6_newm"
     s W7 env GOMAXPROCS=1 "$B/w7_memory"

@@ -42,6 +42,7 @@ struct CgoFrame {
 [[noreturn]] void cgoEntry(transfer_t t) {
     auto* f = static_cast<CgoFrame*>(t.data);
     f->back = t.fctx;
+    f->gp->syscallctx = t.fctx;  // callbacks from C run below this point
 #if defined(GORT_ASAN)
     __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #endif
@@ -69,13 +70,19 @@ struct CgoFrame {
 
 int cgocall(void (*fn)(void*), void* arg) {
     if (fn == nullptr) return kEINVAL;
-    M* m = getm();
+    M* m = validm();
     G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr) return kENOTGOROUTINE;
+    if (gp == nullptr || m->incgo || gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) {
+        // Not goroutine code (a plain thread, or C code already in a call):
+        // nothing to hand off, just call it.
+        fn(arg);
+        return kOK;
+    }
     m->ncgocall.store(m->ncgocall.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     m->ncgo++;
     entersyscall(m);
     m->incgo = true;
+    fcontext_t outerSyscallctx = gp->syscallctx;  // an enclosing cgocall's, if nested
     CgoFrame f{fn, arg, nullptr, 0, gp, m};
     // The C frames start below g0's suspended context.
     char* sp = static_cast<char*>(m->g0->ctx.fctx) - kG0Gap;
@@ -93,6 +100,7 @@ int cgocall(void (*fn)(void*), void* arg) {
 #endif
     m->incgo = false;
     m->ncgo--;
+    gp->syscallctx = outerSyscallctx;
     gp->cgoErrno = f.err;
     exitsyscall(m);  // may resume on another M
     errno = gp->cgoErrno;

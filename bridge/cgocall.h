@@ -12,8 +12,11 @@ namespace gort::bridge {
 // saved in the G right after fn returns and stored into the new thread's
 // errno).
 //
-// A C++ exception escaping fn is a fatal error. Returns kOK, kEINVAL for a
-// null fn, kENOTGOROUTINE off a goroutine.
+// Off a goroutine (a plain thread, or C code inside a cgocall) there is
+// nothing to hand off: fn is simply called.
+//
+// A C++ exception escaping fn is a fatal error. Returns kOK, or kEINVAL
+// for a null fn.
 int cgocall(void (*fn)(void*), void* arg);
 
 }  // namespace gort::bridge

@@ -1,14 +1,29 @@
-// Extra Ms: running goroutines on threads the runtime did not create (Go's
-// needm/dropm and extra-M list).
+// Extra Ms: Ms for threads the runtime did not create (Go's needm, dropm,
+// extra-M list, and Go 1.21's binding of an extra M to its C thread).
 //
-// A thread created by C (or the application's main thread) has no M. To
-// run goroutine code there, needm binds an M to the thread: one from the
-// pool of spare extra Ms, or a new one (unlike Go, allocating an M needs no
-// M, so entering never waits). The thread then acts as that M's g0: it runs
-// schedule() on its own stack for one goroutine locked to it, handing its P
-// on whenever that goroutine blocks, exactly like a locked runtime M. When
-// the goroutine finishes, the thread keeps its own life: the M is released
-// (dropm) or stays bound for the thread's next entry.
+// A thread created by C, or the application's main thread, has no M. To run
+// goroutine code there, needm gives it one: a spare from the pool, or a new
+// one (allocating an M needs no M here, so entering never waits for
+// anything). Each extra M owns one goroutine of its own, which runs the
+// thread's callbacks; between callbacks it sits in a system call (Gsyscall)
+// and does not count as a user goroutine.
+//
+// Binding (golang/go#51676): with bind, the M stays with the thread until
+// the thread exits: a pthread key holds it, and the key's destructor, run
+// at thread exit, gives back the P the thread may still reserve and returns
+// the M to the pool (dropm). Repeated callbacks from one thread therefore
+// cost no M lookup at all.
+//
+// Shutdown frees pooled extra Ms, but cannot reach into the threads that
+// hold bound ones: those are reset and parked on a list that survives the
+// runtime (the graveyard), marked with the old runtimeGen. If the thread
+// enters a later runtime, validm revives its M; if it never does, the M
+// stays reachable on that list.
+//
+// Signals are blocked while an M is bound or released, so a signal handler
+// that calls back into the runtime cannot interrupt needm or dropm halfway
+// (Go's NeedmDeadlock, golang/go#42207).
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,7 +34,61 @@
 
 namespace gort {
 
+std::atomic<uint64_t> runtimeGen{0};
+
 namespace {
+
+// Bound Ms whose runtime was shut down (see the top of the file).
+struct Graveyard {
+    Mutex lock;
+    M* head = nullptr;
+};
+Graveyard& graveyard() {
+    static NoDestructor<Graveyard> g;
+    return *g;
+}
+
+// BlockSignals blocks every signal for its lifetime.
+class BlockSignals {
+  public:
+    BlockSignals() {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old_);
+    }
+    ~BlockSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+
+  private:
+    sigset_t old_;
+};
+
+// newExtraG makes an extra M's own goroutine: in a system call, not
+// counted, with a stack for its callbacks.
+G* newExtraG() {
+    G* gp = new G;
+    gp->system = true;
+    gp->goid = goidalloc(nullptr);
+    gp->stackSize = stackRoundSize(0);
+    gp->stack = stackalloc(gp->stackSize);
+    if (!gp->stack) fatal("out of memory allocating an extra M's goroutine stack");
+    gp->ctx.stackLo = reinterpret_cast<const void*>(gp->stack.lo);
+    gp->ctx.stackSize = gp->stack.size();
+#if defined(GORT_TSAN)
+    gp->ctx.tsanFiber = __tsan_create_fiber(0);
+#endif
+    gp->atomicstatus.store(Gsyscall, std::memory_order_relaxed);
+    return gp;
+}
+
+void freeExtraG(G* gp) {
+    if (gp == nullptr) return;
+    stackfree(gp->stack);
+#if defined(GORT_TSAN)
+    __tsan_destroy_fiber(gp->ctx.tsanFiber);
+#endif
+    delete gp->timer;
+    delete gp;
+}
 
 M* oneNewExtraM() {
     M* m = new M;
@@ -29,13 +98,59 @@ M* oneNewExtraM() {
     m->isExtra = true;
     m->origin = MOrigin::foreign;
     m->sigmask = initSigmask;
+    m->curg = newExtraG();
     mcommoninit(m);
     return m;
 }
 
+// unlinkAllm takes m out of allm (sched.lock held).
+void unlinkAllm(M* m) {
+    M* prev = nullptr;
+    for (M* cur = sched.allm.load(std::memory_order_relaxed); cur != nullptr; cur = cur->alllink) {
+        if (cur == m) {
+            if (prev == nullptr) {
+                sched.allm.store(m->alllink, std::memory_order_release);
+            } else {
+                prev->alllink = m->alllink;
+            }
+            sched.nmfreed++;
+            return;
+        }
+        prev = cur;
+    }
+}
+
+// releaseP gives back the P a thread reserved when its last callback
+// returned (it waits in Psyscall as m->oldp).
+void releaseP(M* m) {
+    P* p = m->oldp;
+    m->oldp = nullptr;
+    uint32_t st = Psyscall;
+    if (p != nullptr && p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
+        p->syscalltick.fetch_add(1, std::memory_order_relaxed);
+        handoffp(p);
+    }
+}
+
+// extraMExit is the pthread key destructor: the thread is exiting.
+void extraMExit(void* v) {
+    auto* m = static_cast<M*>(v);
+    if (m->gen != runtimeGen.load(std::memory_order_acquire)) return;  // an older runtime's
+    BlockSignals b;
+    // TLS may already be torn down: use the key's value, not getm().
+    setm(m);
+    m->bound = false;
+    dropm(m);
+}
+
 }  // namespace
 
-M* needm() {
+void extramInit() {
+    sched.extraKeyValid = pthread_key_create(&sched.extraKey, extraMExit) == 0;
+}
+
+M* needm(bool bind) {
+    BlockSignals b;
     M* m;
     {
         LockGuard g(sched.extraLock);
@@ -54,10 +169,15 @@ M* needm() {
     m->procid = pid_t(syscall(SYS_gettid));
     minitSignalStack(m);
     minitG0(m);
+    m->bound = bind && sched.extraKeyValid && pthread_setspecific(sched.extraKey, m) == 0;
     return m;
 }
 
 void dropm(M* m) {
+    BlockSignals b;
+    releaseP(m);
+    if (m->bound && sched.extraKeyValid) pthread_setspecific(sched.extraKey, nullptr);
+    m->bound = false;
     unminitSignalStack(m);
     setm(nullptr);
     m->procid = 0;
@@ -68,60 +188,84 @@ void dropm(M* m) {
     sched.extraMCount++;
 }
 
-void extramFreeAll() {
-    LockGuard g(sched.extraLock);
-    while (M* m = sched.extram) {
-        sched.extram = m->schedlink;
-        {
-            LockGuard g2(sched.lock);
-            M** link = reinterpret_cast<M**>(&sched.allm);
-            while (*link != nullptr && *link != m) link = &(*link)->alllink;
-            if (*link == m) *link = m->alllink;
-            sched.nmfreed++;
-        }
-        mfree(m);
+M* validm() {
+    M* m = getm();
+    if (m == nullptr || m->gen == runtimeGen.load(std::memory_order_acquire)) return m;
+    // Bound in a runtime that has been shut down: take it off the graveyard
+    // and make it this runtime's.
+    {
+        Graveyard& gy = graveyard();
+        LockGuard g(gy.lock);
+        M** link = &gy.head;
+        while (*link != nullptr && *link != m) link = &(*link)->schedlink;
+        if (*link == m) *link = m->schedlink;
     }
-    sched.extraMCount = 0;
+    m->schedlink = nullptr;
+    m->p = m->nextp = m->oldp = nullptr;
+    m->lockedg = nullptr;
+    m->lockedExt = m->lockedInt = 0;
+    m->ncgo = 0;
+    m->incgo = false;
+    m->spinning = false;
+    m->exitThread = false;
+    m->pendingg = nullptr;
+    m->park.clear();
+    freeExtraG(m->curg);
+    m->curg = newExtraG();
+    mcommoninit(m);
+    sched.extraMInUse.fetch_add(1, std::memory_order_relaxed);
+    m->bound = sched.extraKeyValid && pthread_setspecific(sched.extraKey, m) == 0;
+    return m;
+}
+
+void extramFreeAll() {
+    {
+        LockGuard g(sched.extraLock);
+        while (M* m = sched.extram) {
+            sched.extram = m->schedlink;
+            {
+                LockGuard g2(sched.lock);
+                unlinkAllm(m);
+            }
+            freeExtraG(m->curg);
+            mfree(m);
+        }
+        sched.extraMCount = 0;
+    }
+    // Ms still bound to threads: their threads may enter a later runtime.
+    Graveyard& gy = graveyard();
+    LockGuard g(sched.lock);
+    LockGuard g2(gy.lock);
+    for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr;) {
+        M* next = m->alllink;
+        if (m->isExtra) {
+            unlinkAllm(m);
+            m->oldp = nullptr;  // the Ps are about to be freed
+            m->p = nullptr;
+            m->schedlink = gy.head;
+            gy.head = m;
+        }
+        m = next;
+    }
+    if (sched.extraKeyValid) pthread_key_delete(sched.extraKey);
+    sched.extraKeyValid = false;
 }
 
 int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
-    bool keepM = opts.keepM;
+    if (fn == nullptr) return kEINVAL;
     if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
-    M* m = getm();
-    if (m != nullptr && m->curg != nullptr) {
-        // Already goroutine code: just call it.
-        fn(arg);
+    M* m = validm();
+    if (m != nullptr && m->curg != nullptr &&
+        m->curg->atomicstatus.load(std::memory_order_relaxed) == Grunning) {
+        fn(arg);  // already goroutine code
         return kOK;
     }
-    if (m != nullptr && !m->isExtra) return kEBUSY;  // a runtime thread's g0
-    if (m == nullptr) m = needm();
-    G* gp = newproc1(fn, arg, SpawnOpts{}, nullptr);
-    if (gp == nullptr) {
-        if (!keepM) dropm(m);
-        return kENOMEM;
-    }
-    m->lockedInt++;
-    dolockOSThread(m, gp);
-    if (opts.main) sched.maing.store(gp, std::memory_order_release);
-    P* p;
-    {
-        LockGuard g(sched.lock);
-        p = pidleget();
-        if (p == nullptr) globrunqput(gp);
-    }
-    if (p != nullptr) {
-        acquirep(m, p);
-        m->pendingg = gp;
-    } else {
-        wakep();  // whoever dequeues gp hands us a P (startlockedm)
-    }
-    m->exitThread = false;
-    schedule(m);  // until gp exits
-    m->exitThread = false;
-    if (opts.main) sched.maing.store(nullptr, std::memory_order_release);
-    if (m->p != nullptr) handoffp(releasep(m));
-    if (!keepM) dropm(m);
-    return kOK;
+    if (m != nullptr && !m->isExtra && !m->incgo) return kEBUSY;  // a runtime thread's g0
+    bool fresh = m == nullptr;
+    if (fresh) m = needm(opts.keepM);
+    int rc = cgocallback(m, fn, arg, opts.main);
+    if (fresh && !m->bound) dropm(m);
+    return rc;
 }
 
 }  // namespace gort

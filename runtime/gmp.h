@@ -14,6 +14,7 @@
 //     waker writes m->nextp before notewakeup(&m->park).
 #pragma once
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -69,8 +70,8 @@ struct G {
     Timer* timer = nullptr;  // for sleep, allocated on first use
 
     // cgo.
-    int cgoErrno = 0;  // errno left by the last cgocall
-    bool incallback = false;
+    int cgoErrno = 0;                 // errno left by the last cgocall
+    fcontext_t syscallctx = nullptr;  // this G's context while it is in C
 
     // Hooks for layers above (Python): run on this G's stack right before it
     // switches out and right after it switches in.
@@ -101,12 +102,14 @@ struct M {
     P* nextp = nullptr;  // P to attach when woken or started
     P* oldp = nullptr;   // P held before entering a system call
     bool spinning = false;
-    bool blocked = false;               // sleeping on park
-    bool incgo = false;                 // running C code for a cgocall
-    int32_t ncgo = 0;                   // cgocalls in progress
-    std::atomic<uint64_t> ncgocall{0};  // written by this M only
-    uint32_t lockedExt = 0;             // user LockOSThread nesting
-    uint32_t lockedInt = 0;             // runtime-internal lockOSThread nesting
+    bool blocked = false;                // sleeping on park
+    bool incgo = false;                  // running C code for a cgocall
+    int32_t ncgo = 0;                    // cgocalls in progress
+    std::atomic<uint64_t> ncgocall{0};   // written by this M only
+    std::atomic<uint64_t> ncallback{0};  // written by this M only
+    std::atomic<int32_t> cbdepth{0};     // callbacks in progress (written by this M)
+    uint32_t lockedExt = 0;              // user LockOSThread nesting
+    uint32_t lockedInt = 0;              // runtime-internal lockOSThread nesting
     G* lockedg = nullptr;
     Note park;
     M* schedlink = nullptr;  // idle list, newmHandoff list, extra list
@@ -119,10 +122,14 @@ struct M {
     uint64_t fastrand = 0;
     int64_t syscallwhen = 0;
     MOrigin origin = MOrigin::native;
-    bool isExtra = false;     // bound to a thread the runtime did not create
+    bool isExtra = false;     // for a thread the runtime did not create
+    bool bound = false;       // isExtra, and kept by its thread until it exits
+    uint64_t gen = 0;         // runtimeGen when this M was made or revived
     bool isTemplate = false;  // the template thread
     bool isSysmon = false;
-    bool exitThread = false;      // leave schedule() and end the thread (mexit)
+    // Leave schedule(): to end the thread (mexit), or, on a thread the
+    // runtime does not own, to return to its caller.
+    bool exitThread = false;
     void* sigaltstack = nullptr;  // alternate signal stack we installed
     size_t g0StackSize = 0;       // OS stack size recorded at creation
 
@@ -236,6 +243,7 @@ struct Sched {
     std::atomic<bool> sysmonFast{false};     // asked to poll at its fastest
     std::atomic<uint32_t> sysmonGen{0};      // futex word: bumped to wake it
     std::atomic<uint64_t> ncgocallDead{0};   // cgocalls of Ms that exited
+    std::atomic<uint64_t> ncallbackDead{0};  // callbacks of Ms that exited
 
     // Ms the template thread must create (Go's newmHandoff).
     struct {
@@ -250,7 +258,9 @@ struct Sched {
     Mutex extraLock;
     M* extram = nullptr;  // pooled, not bound to a thread
     int32_t extraMCount = 0;
-    std::atomic<int32_t> extraMInUse{0};
+    std::atomic<int32_t> extraMInUse{0};  // extra Ms held by threads
+    pthread_key_t extraKey{};             // binds an extra M to its thread
+    bool extraKeyValid = false;
 
     // Kernel ids of the last threads that ran mexit; shutdown waits for them
     // to be gone (a ring: older exits are long finished).
@@ -275,9 +285,15 @@ extern sigset_t initSigmask;
 // through these opaque calls (tls.cpp).
 M* getm();
 void setm(M* m);
+// getg returns the goroutine whose code the calling thread is running, or
+// null: on a thread without an M, on g0, and in C code (the M's goroutine is
+// then in Gsyscall: a cgocall's C function, or a bound foreign thread
+// between callbacks).
 inline G* getg() {
     M* m = getm();
-    return m != nullptr ? m->curg : nullptr;
+    G* gp = m != nullptr ? m->curg : nullptr;
+    return gp != nullptr && gp->atomicstatus.load(std::memory_order_relaxed) == Grunning ? gp
+                                                                                         : nullptr;
 }
 
 }  // namespace gort

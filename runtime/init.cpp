@@ -23,9 +23,6 @@
 
 namespace gort {
 
-void extramFreeAll();
-void dropm(M* m);
-
 namespace {
 
 Mutex initLock;  // serialises init and shutdown
@@ -76,11 +73,13 @@ int init(const Config& c) {
     LockGuard g(initLock);
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
     stats().reset();
+    runtimeGen.fetch_add(1, std::memory_order_acq_rel);
     pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
     iscgo = c.cgo;
     if (iscgo && threadStartHook == nullptr) fatal("_cgo_thread_start missing");
     stackSetDefaultSize(c.stackSize);
     initsig();
+    extramInit();
     sched.running.store(true, std::memory_order_release);
     procresize(c.maxprocs > 0 ? c.maxprocs : ncpu());
     if ((iscgo && startTemplateThread() != 0) || newm(sysmon, nullptr) != 0) {
@@ -116,7 +115,6 @@ void teardown() {
     for (uint32_t i = 0; i < n; i++) {
         while (taskAlive(sched.exitedTids[i]) && nanotime() < until) sched_yield();
     }
-    if (M* m = getm(); m != nullptr && m->isExtra) dropm(m);
     resetsig();
     extramFreeAll();
     gfreeAll();

@@ -36,9 +36,9 @@ void dolockOSThread(M* m, G* gp) {
 }
 
 int lockOSThread() {
-    M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
+    G* gp = getg();
     if (gp == nullptr) return kENOTGOROUTINE;
+    M* m = gp->m;
     if (sched.newmHandoff.haveTemplateThread.load(std::memory_order_acquire) == 0) {
         if (startTemplateThread() != 0) return kETHREAD;
     }
@@ -49,9 +49,9 @@ int lockOSThread() {
 }
 
 int unlockOSThread() {
-    M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
+    G* gp = getg();
     if (gp == nullptr) return kENOTGOROUTINE;
+    M* m = gp->m;
     if (m->lockedExt == 0) return kOK;
     m->lockedExt--;
     dounlockOSThread(m, gp);

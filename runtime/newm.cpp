@@ -187,6 +187,15 @@ void newmFailed(M* mp, int err) {
         sched.nmfreed++;
     }
     mfree(mp);
+    // Work may have gone to the global queue just as the last M went idle:
+    // wake one (but do not recurse into thread creation from here: sysmon
+    // retries later).
+    static thread_local bool inFailure = false;
+    if (!inFailure) {
+        inFailure = true;
+        wakep();
+        inFailure = false;
+    }
 }
 
 void templateThread();
@@ -194,6 +203,7 @@ void templateThread();
 }  // namespace
 
 void mcommoninit(M* m) {
+    m->gen = runtimeGen.load(std::memory_order_relaxed);
     LockGuard g(sched.lock);
     m->id = sched.mnext++;
     if (!m->isExtra) checkmcount();
@@ -299,6 +309,8 @@ void mexit(M* m) {
         sched.nmfreed++;
         sched.ncgocallDead.fetch_add(m->ncgocall.load(std::memory_order_relaxed),
                                      std::memory_order_relaxed);
+        sched.ncallbackDead.fetch_add(m->ncallback.load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
         if (m->origin == MOrigin::native || threadStartHookIsDefault) {
             sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
         }

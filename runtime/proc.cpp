@@ -61,15 +61,6 @@ constexpr int32_t kGFreeGlobalMax = 65536;  // pooled globally; beyond, Gs are f
 
 // ---- switching ---------------------------------------------------------------
 
-inline void finishSwitch(M* m, fcontext_t fctx) {
-    G* prev = m->prevg;
-    prev->ctx.fctx = fctx;
-    if (auto after = m->afterSwitch) {
-        m->afterSwitch = nullptr;
-        after(m, prev);
-    }
-}
-
 void stackput(P* p, Stack s);
 
 // gentry is where a new G starts: finish the switch that started it, run its
@@ -312,12 +303,12 @@ void execute(M* m, G* gp, bool inheritTime) {
 }
 
 void gosched() {
-    M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr || m->incgo) {
+    G* gp = getg();
+    if (gp == nullptr) {
         sched_yield();
         return;
     }
+    M* m = gp->m;
     if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
     // Yield to the local queue, except every 61st time: then through the
     // global queue, so yielding goroutines spread over the Ps (Go always
@@ -338,9 +329,9 @@ void goyield() {
 }
 
 void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason) {
-    M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
+    G* gp = getg();
     if (gp == nullptr) fatal("gopark: not on a goroutine");
+    M* m = gp->m;
     if (m->locks != 0) fatal("gopark: holding locks");
     if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
     gp->waitreason = reason;
@@ -510,7 +501,7 @@ G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
     gp->hookArg = nullptr;
     gp->affinity = nullptr;
     gp->cgoErrno = 0;
-    gp->incallback = false;
+    gp->syscallctx = nullptr;
     gp->param = nullptr;
     gp->waiting = nullptr;
     if (opts.system) {
@@ -539,7 +530,7 @@ int newproc(GoFunc fn, void* arg, const SpawnOpts& opts, int64_t* goidOut) {
         globrunqput(gp);
     }
     wakep();
-    if (spilled && m->curg != nullptr) {
+    if (spilled && getg() != nullptr) {
         // A spawn storm filled the local queue. Go would preempt the spawner
         // within 10 ms; without preemption, the spawner steps back instead
         // (to the tail of the global queue), so the goroutines it made run

@@ -17,6 +17,18 @@ namespace gort {
 // it leaves the running G gp for this M's g0; returns the M that resumes gp.
 M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*));
 
+// finishSwitch completes a switch on the resumed side: it saves the left
+// context in the G that left, then runs the pending after action. Every
+// point where a context starts or resumes calls it first.
+inline void finishSwitch(M* m, fcontext_t fctx) {
+    G* prev = m->prevg;
+    prev->ctx.fctx = fctx;
+    if (auto after = m->afterSwitch) {
+        m->afterSwitch = nullptr;
+        after(m, prev);
+    }
+}
+
 // ---- G lifecycle (proc.cpp) -----------------------------------------------
 
 struct SpawnOpts {
@@ -133,6 +145,25 @@ void lockOSThreadInternal();
 void unlockOSThreadInternal();
 void stoplockedm(M* m);
 void startlockedm(M* m, G* gp);
+
+// ---- callbacks and extra Ms (cgocallback.cpp, extram.cpp) ----------------
+
+// cgocallback runs fn(arg) as goroutine code on the calling thread, whose M
+// is m and whose goroutine m->curg is in a system call: a goroutine inside a
+// cgocall, or an extra M's own goroutine. Returns when fn returns; fn may
+// block, spawn and use every primitive meanwhile.
+int cgocallback(M* m, GoFunc fn, void* arg, bool isMain);
+// needm binds an extra M to the calling thread (bind: until the thread
+// exits, through a pthread key); dropm releases it.
+M* needm(bool bind);
+void dropm(M* m);
+// validm returns the calling thread's M, or null if it has none in the
+// current runtime (an M bound before a shutdown is revived here).
+M* validm();
+void extramInit();
+void extramFreeAll();
+// runtimeGen counts inits: Ms record the generation they belong to.
+extern std::atomic<uint64_t> runtimeGen;
 
 // ---- timers (timers.cpp) --------------------------------------------------
 

@@ -12,8 +12,8 @@ Stats& stats() {
 
 void Stats::reset() {
     for (auto* c : {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
-                    &threadCreateFailures, &threadCreateRetries, &callbacks, &foreignThreadsBound,
-                    &pRetakes, &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
+                    &threadCreateFailures, &threadCreateRetries, &foreignThreadsBound, &pRetakes,
+                    &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
         c->store(0, std::memory_order_relaxed);
     }
 }
@@ -30,11 +30,14 @@ void readStats(RuntimeStats* s) {
         LockGuard g(sched.lock);
         int64_t total = 0;
         uint64_t cgocalls = sched.ncgocallDead.load(std::memory_order_relaxed);
+        uint64_t callbacks = sched.ncallbackDead.load(std::memory_order_relaxed);
         for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
             if (!m->isExtra) total++;
             cgocalls += m->ncgocall.load(std::memory_order_relaxed);
+            callbacks += m->ncallback.load(std::memory_order_relaxed);
         }
         s->cgocalls = cgocalls;
+        s->callbacks = callbacks;
         s->msTotal = uint64_t(total);
         s->msIdle = uint64_t(sched.nmidle);
     }
@@ -49,7 +52,6 @@ void readStats(RuntimeStats* s) {
     s->msExitedLocked = ld(st.msExitedLocked);
     s->threadCreateFailures = ld(st.threadCreateFailures);
     s->threadCreateRetries = ld(st.threadCreateRetries);
-    s->callbacks = ld(st.callbacks);
     s->foreignThreadsBound = ld(st.foreignThreadsBound);
     s->pRetakes = ld(st.pRetakes);
     s->handoffs = ld(st.handoffs);

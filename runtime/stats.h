@@ -14,7 +14,6 @@ struct Stats {
     std::atomic<uint64_t> msExitedLocked{0};    // Ms that exited with their locked G
     std::atomic<uint64_t> threadCreateFailures{0};
     std::atomic<uint64_t> threadCreateRetries{0};
-    std::atomic<uint64_t> callbacks{0};
     std::atomic<uint64_t> foreignThreadsBound{0};
     std::atomic<uint64_t> pRetakes{0};
     std::atomic<uint64_t> handoffs{0};

@@ -13,10 +13,11 @@
 // whenever the calling goroutine's P has work queued (wakeSysmon), so a
 // queued goroutine waits about two ticks, whatever sysmon was doing.
 //
-// When every P is idle, sysmon sleeps until an entersyscall wakes it: an
-// idle runtime costs no wakeups. It also nudges an idle P's M when a timer
-// is overdue and no M is sleeping until it (a safety net for the timer
-// sleeper protocol in findRunnable).
+// When every P is idle and nothing is queued, sysmon sleeps until an
+// entersyscall wakes it: an idle runtime costs no wakeups. It also nudges
+// an idle M when a timer is overdue and no M sleeps until it, or when work
+// sits on the global queue with Ps idle (safety nets for the timer sleeper
+// protocol in findRunnable, and for thread-creation failures).
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
@@ -66,10 +67,23 @@ int retake(int64_t now) {
     return n;
 }
 
-bool anyPIdleOrAllIdle(int32_t* busy) {
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
-    *busy = procs - sched.npidle.load(std::memory_order_acquire);
-    return *busy <= 0;
+// allIdle reports whether nothing at all is going on: every P idle, no
+// queued work.
+bool allIdle() {
+    return sched.npidle.load(std::memory_order_seq_cst) ==
+               sched.gomaxprocs.load(std::memory_order_seq_cst) &&
+           sched.runqsize.load(std::memory_order_seq_cst) == 0;
+}
+
+// unstrand wakes an M for work left on the global queue with Ps idle (after
+// a thread could not be created, the work waits for an M that goes idle a
+// moment later; this is the safety net that finds it).
+void unstrand() {
+    if (sched.runqsize.load(std::memory_order_relaxed) > 0 &&
+        sched.npidle.load(std::memory_order_relaxed) > 0 &&
+        sched.nmspinning.load(std::memory_order_relaxed) == 0) {
+        wakep();
+    }
 }
 
 // sysmonSleep sleeps ns nanoseconds (ns < 0: until woken) unless woken.
@@ -100,14 +114,10 @@ void sysmon() {
         } else if (idle > 50 && delay < kMaxDelayUs) {
             delay = delay * 2 > kMaxDelayUs ? kMaxDelayUs : delay * 2;
         }
-        int32_t busy;
-        if (anyPIdleOrAllIdle(&busy)) {
-            // Every P idle: nothing can need us until a P enters a call.
+        if (allIdle()) {
+            // Nothing can need us until a P enters a call.
             sched.sysmonwait.store(true, std::memory_order_seq_cst);
-            if (sched.npidle.load(std::memory_order_seq_cst) ==
-                sched.gomaxprocs.load(std::memory_order_seq_cst)) {
-                sysmonSleep(-1);
-            }
+            if (allIdle()) sysmonSleep(-1);
             sched.sysmonwait.store(false, std::memory_order_relaxed);
             idle = 0;
             continue;
@@ -120,6 +130,7 @@ void sysmon() {
         } else {
             idle++;
         }
+        unstrand();
         // Safety net for timers: one is overdue, a P is idle, nobody sleeps
         // until it.
         int64_t next = nextTimerAll();

@@ -197,9 +197,8 @@ void wakeTimerSleeper(int64_t when) {
 
 void timeSleep(int64_t ns) {
     if (ns <= 0) return;
-    M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr || m->incgo) {
+    G* gp = getg();
+    if (gp == nullptr) {
         timespec ts{time_t(ns / 1000000000), long(ns % 1000000000)};
         while (nanosleep(&ts, &ts) != 0) {
         }

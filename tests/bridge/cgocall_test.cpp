@@ -185,8 +185,13 @@ TEST_P(Cgocall1, ErrnoSurvivesMigration) {
 
 TEST_P(Cgocall2, BadInput) {
     EXPECT_EQ(cgocall(nullptr, nullptr), kEINVAL);
-    EXPECT_EQ(cgocall([](void*) {}, nullptr), kENOTGOROUTINE);  // not on a goroutine
     runMain([&] { EXPECT_EQ(cgocall(nullptr, nullptr), kEINVAL); });
+}
+
+TEST_P(Cgocall2, OffAGoroutineJustCalls) {
+    pid_t tid = 0;
+    EXPECT_EQ(cgocall([](void* p) { *static_cast<pid_t*>(p) = gettid(); }, &tid), kOK);
+    EXPECT_EQ(tid, gettid());
 }
 
 TEST_P(Cgocall2, ExceptionEscapingCIsFatal) {

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/cgocall.h"
 #include "runtime/proc.h"
 #include "runtime/sync.h"
 #include "tests/runtime/harness.h"
@@ -259,11 +260,12 @@ TEST_F(Sched2, StacksAreReused) {
 }
 
 TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
-    // A goroutine yields while others keep both Ps busy (every 61st yield
-    // goes through the global queue, so it migrates) until it has changed
-    // threads 1,000 times; after every resume, the M it reads must be the
-    // thread it runs on and must be running it.
-    constexpr int kMigrations = 1000, kMaxYields = 5'000'000;
+    // A goroutine alternates yields with short blocking C calls while others
+    // keep both Ps busy: sysmon takes its P during each call, so it comes
+    // back on whichever M runs it next. After every resume, the M it reads
+    // must be the thread it runs on, and must be running it. It goes on
+    // until it has changed threads 1,000 times.
+    const int kMigrations = scaled(1000), kMaxRounds = 200'000;
     std::atomic<bool> stop{false};
     int mismatches = 0, migrations = 0;
     runMain([&] {
@@ -277,13 +279,18 @@ TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
         }
         spawn([&] {
             pid_t last = gettid();
-            for (int i = 0; i < kMaxYields && migrations < kMigrations; i++) {
-                gosched();
+            auto check = [&] {
                 M* m = getm();
                 pid_t tid = gettid();
                 if (m->procid != tid || m->curg != getg()) mismatches++;
                 if (tid != last) migrations++;
                 last = tid;
+            };
+            for (int i = 0; i < kMaxRounds && migrations < kMigrations; i++) {
+                gosched();
+                check();
+                bridge::cgocall([](void*) { usleep(300); }, nullptr);
+                check();
             }
             stop.store(true);
             wg.done();

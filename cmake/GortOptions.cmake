@@ -11,6 +11,16 @@ elseif(NOT GORT_SANITIZE STREQUAL "")
   message(FATAL_ERROR "GORT_SANITIZE must be '', 'thread' or 'address'")
 endif()
 
+# gort_library_options(<target>): for the objects that make libgort: hidden
+# visibility (only the C ABI is exported, and calls inside the library need
+# no PLT), and no STB_GNU_UNIQUE symbols (they would make libgort impossible
+# to dlclose).
+function(gort_library_options target)
+  gort_target_options(${target})
+  target_compile_options(${target} PRIVATE -fvisibility=hidden
+    $<$<COMPILE_LANGUAGE:CXX>:-fvisibility-inlines-hidden -fno-gnu-unique>)
+endfunction()
+
 function(gort_target_options target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wshadow -Wno-unused-parameter

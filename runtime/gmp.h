@@ -238,6 +238,7 @@ struct Sched {
     std::atomic<int64_t> pollUntil{0};
 
     // sysmon (sysmon.cpp).
+    int32_t schedtraceMs = 0;  // Config::schedtraceMs
     std::atomic<bool> sysmonwait{false};     // in deep sleep: every P idle
     std::atomic<int64_t> sysmonDelayUs{20};  // its current tick
     std::atomic<bool> sysmonFast{false};     // asked to poll at its fastest

@@ -78,6 +78,7 @@ int init(const Config& c) {
     iscgo = c.cgo;
     if (iscgo && threadStartHook == nullptr) fatal("_cgo_thread_start missing");
     stackSetDefaultSize(c.stackSize);
+    sched.schedtraceMs = c.schedtraceMs > 0 ? c.schedtraceMs : 0;
     initsig();
     extramInit();
     sched.running.store(true, std::memory_order_release);

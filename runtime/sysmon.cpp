@@ -18,6 +18,8 @@
 // an idle M when a timer is overdue and no M sleeps until it, or when work
 // sits on the global queue with Ps idle (safety nets for the timer sleeper
 // protocol in findRunnable, and for thread-creation failures).
+#include <stdio.h>
+
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
@@ -96,6 +98,29 @@ void sysmonSleep(int64_t ns) {
     futexsleep(&sched.sysmonGen, gen, ns);
 }
 
+// schedtrace prints one line about the scheduler (Go's GODEBUG=schedtrace).
+void schedtrace(int64_t now, int64_t start) {
+    char buf[512];
+    int n = 0;
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
+    LockGuard g(sched.lock);
+    n += snprintf(buf + n, sizeof buf - size_t(n),
+                  "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%lld spinningthreads=%d "
+                  "idlethreads=%d runqueue=%d [",
+                  (long long)((now - start) / 1000000), procs,
+                  sched.npidle.load(std::memory_order_relaxed),
+                  (long long)(sched.mnext - sched.nmfreed),
+                  sched.nmspinning.load(std::memory_order_relaxed), sched.nmidle,
+                  sched.runqsize.load(std::memory_order_relaxed));
+    for (int32_t i = 0; i < procs && n < int(sizeof buf) - 16; i++) {
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        uint32_t len = p->runqtail.load(std::memory_order_relaxed) -
+                       p->runqhead.load(std::memory_order_relaxed);
+        n += snprintf(buf + n, sizeof buf - size_t(n), i == 0 ? "%u" : " %u", len);
+    }
+    printerr("%s]", buf);
+}
+
 }  // namespace
 
 void sysmon() {
@@ -107,7 +132,16 @@ void sysmon() {
     }
     int idle = 0;
     int64_t delay = kSysmonTickUs;
+    int64_t start = nanotime(), lastTrace = start;
+    int64_t traceNs = int64_t(sched.schedtraceMs) * 1000000;
     while (!sched.stopping.load(std::memory_order_acquire)) {
+        if (traceNs > 0) {
+            int64_t now = nanotime();
+            if (now - lastTrace >= traceNs) {
+                schedtrace(now, start);
+                lastTrace = now;
+            }
+        }
         if (sched.sysmonFast.exchange(false, std::memory_order_acq_rel)) idle = 0;
         if (idle == 0) {
             delay = kSysmonTickUs;
@@ -117,7 +151,7 @@ void sysmon() {
         if (allIdle()) {
             // Nothing can need us until a P enters a call.
             sched.sysmonwait.store(true, std::memory_order_seq_cst);
-            if (allIdle()) sysmonSleep(-1);
+            if (allIdle()) sysmonSleep(traceNs > 0 ? traceNs : -1);
             sched.sysmonwait.store(false, std::memory_order_relaxed);
             idle = 0;
             continue;

@@ -246,7 +246,7 @@ struct Sched {
     // Extra Ms: Ms for threads the runtime did not create (extram.cpp).
     Mutex extraLock;
     M* extram = nullptr;       // pooled, not bound to a thread
-    int32_t extraMCount = 0;
+    std::atomic<int32_t> extraMCount{0};  // written under extraLock; checkdead reads it
     std::atomic<int32_t> extraMInUse{0};
 
     // Kernel ids of the last threads that ran mexit; shutdown waits for them

@@ -1,5 +1,6 @@
 #include "runtime/sema.h"
 
+#include "runtime/deadlock.h"
 #include "runtime/proc.h"
 
 namespace gort {
@@ -64,6 +65,7 @@ void Sema::acquire(bool lifo) {
     Sudog s;
     s.g = getg();
     if (s.g == nullptr) s.note = &note;
+    PlainThreadScope plain(s.g == nullptr);  // visible to checkdead
     for (;;) {
         lock_.lock();
         // Count ourselves as a waiter before the last check, so a release in
@@ -85,6 +87,7 @@ void Sema::acquire(bool lifo) {
 void Sema::release(bool handoff) {
     count_.fetch_add(1, std::memory_order_seq_cst);
     if (nwait_.load(std::memory_order_seq_cst) == 0) return;
+    PlainThreadScope plain(getg() == nullptr);  // visible to checkdead
     lock_.lock();
     if (nwait_.load(std::memory_order_relaxed) == 0) {
         lock_.unlock();
@@ -106,6 +109,7 @@ void Sema::release(bool handoff) {
 
 void Sema::releaseN(uint32_t n) {
     if (n == 0) return;
+    PlainThreadScope plain(getg() == nullptr);  // visible to checkdead
     Sudog* woken = nullptr;
     lock_.lock();
     uint32_t handed = 0;

@@ -35,6 +35,11 @@ struct Sudog {
     uint32_t ticket = 0;    // semaphore handoff
     bool isSelect = false;
     bool success = false;   // channel op completed by a communication
+    // select: the waiter's "a case has won" flag and the slot where the
+    // winner's waker records the winning sudog (G::selectDone and G::param
+    // for a goroutine, locals of the selecting thread otherwise).
+    std::atomic<uint32_t>* selectDone = nullptr;
+    void** param = nullptr;
 };
 
 // readySudog wakes the goroutine or thread of s.

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "runtime/runtime.h"
+#include "runtime/sema.h"
 
 namespace gort::testing {
 
@@ -48,6 +49,27 @@ inline void runMain(std::function<void()> f) {
     int rc = gort::runOnThisThread(
         [](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
     ASSERT_EQ(rc, kOK);
+}
+
+// runGo runs f as an ordinary goroutine (not locked to a thread, like Go's
+// main goroutine) and returns when it finishes. A locked goroutine hands its
+// P across threads whenever it blocks, which costs a thread wakeup per
+// block: heavy channel traffic belongs in goroutines started by runGo.
+inline void runGo(std::function<void()> f) {
+    struct Ctx {
+        std::function<void()>* f = nullptr;
+        Sema done;
+    } ctx;
+    ctx.f = &f;
+    int rc = gort::go(
+        [](void* a) {
+            auto* c = static_cast<Ctx*>(a);
+            (*c->f)();
+            c->done.release();
+        },
+        &ctx);
+    ASSERT_EQ(rc, kOK);
+    ctx.done.acquire();
 }
 
 // RuntimeTest starts the runtime with procs() Ps (and cgo() mode) and shuts

@@ -17,7 +17,7 @@ namespace {
 class Chan2 : public RuntimeTest {};
 
 class Chan1 : public RuntimeTest {
-protected:
+  protected:
     int procs() const override { return 1; }
 };
 
@@ -69,9 +69,13 @@ void pingPong(long n, Run run) {
     EXPECT_EQ(wrong, 0);
 }
 
-TEST_F(Chan2, MillionPingPongRoundTrips) { pingPong(scaled(1'000'000), runGo); }
+TEST_F(Chan2, MillionPingPongRoundTrips) {
+    pingPong(scaled(1'000'000), runGo);
+}
 
-TEST_F(Chan1, MillionPingPongRoundTripsOnOneP) { pingPong(scaled(1'000'000), runGo); }
+TEST_F(Chan1, MillionPingPongRoundTripsOnOneP) {
+    pingPong(scaled(1'000'000), runGo);
+}
 
 TEST_F(Chan2, LockedMainGoroutinePingPong) {
     // The locked main goroutine hands its P to another thread at every block
@@ -605,7 +609,8 @@ TEST_F(Chan2, CloseWakesPlainThreadWaiters) {
         if (ch2.send(1) == kECLOSED) sendClosed++;
     });
     runGo([&] {
-        waitUntil([&] { return chanRecvWaiters(ch.get()) == 1 && chanSendWaiters(ch2.get()) == 1; });
+        waitUntil(
+            [&] { return chanRecvWaiters(ch.get()) == 1 && chanSendWaiters(ch2.get()) == 1; });
         ch.close();
         ch2.close();
     });

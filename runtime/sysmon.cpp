@@ -1,4 +1,5 @@
 // sysmon: the runtime's monitor thread. It runs without a P.
+#include "runtime/deadlock.h"
 #include "runtime/proc.h"
 
 namespace gort {
@@ -9,6 +10,7 @@ void sysmon() {
     {
         LockGuard g(sched.lock);
         sched.nmsys++;
+        checkdead();  // it no longer counts as a running M
     }
     while (!sched.stopping.load(std::memory_order_acquire)) {
         sched.sysmonwait.store(true, std::memory_order_release);

@@ -289,12 +289,12 @@ TEST_F(Select2, TimerCaseFiresAfterItsDuration) {
     runGo([] {
         TypedChan<int> never;
         for (int64_t d : {int64_t(0), int64_t(100'000), int64_t(5'000'000)}) {
+            int64_t t0 = nanotime();  // before the timer starts: a lower bound
             auto t = TypedChan<int64_t>::adopt(after(d));
             ASSERT_TRUE(t.valid());
             int v;
             int64_t when = 0;
             SelectCase cases[2] = {recvCase(never.get(), &v), recvCase(t.get(), &when)};
-            int64_t t0 = nanotime();
             int chosen = -1;
             ASSERT_EQ(selectgo(cases, 2, true, &chosen), kOK);
             int64_t elapsed = nanotime() - t0;
@@ -316,11 +316,11 @@ TEST_F(Select2, ManyGoroutinesTimeOutInSelect) {
         for (int i = 0; i < kN; i++) {
             spawn([&, i] {
                 int64_t d = (i % 20) * 100'000;
+                int64_t t0 = nanotime();
                 auto t = TypedChan<int64_t>::adopt(after(d));
                 int v;
                 int64_t when;
                 SelectCase cases[2] = {recvCase(never.get(), &v), recvCase(t.get(), &when)};
-                int64_t t0 = nanotime();
                 int chosen = -1;
                 EXPECT_EQ(selectgo(cases, 2, true, &chosen), kOK);
                 if (chosen == 1) timedOut++;

@@ -41,8 +41,10 @@ void sendTime(void* arg, uintptr_t) {
 }
 
 // start makes a Block whose channel has refs = 2 (the caller's and the
-// timer's) and queues its timer; handle adds the handle's reference.
-ChanTimer::Block* start(int64_t ns, bool handle) {
+// timer's), stores the channel in *c, and queues its timer; handle adds the
+// handle's reference. Without a handle the Block may be gone (fired and
+// freed) by the time start returns.
+ChanTimer::Block* start(int64_t ns, bool handle, Chan** c) {
     auto* b = new (std::nothrow) ChanTimer::Block;
     if (b == nullptr) return nullptr;
     if (makechan(sizeof(int64_t), 1, &b->c) != kOK) {
@@ -56,6 +58,7 @@ ChanTimer::Block* start(int64_t ns, bool handle) {
     b->t.when = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     b->t.f = sendTime;
     b->t.arg = b;
+    *c = b->c;
     addtimer(&b->t);
     return b;
 }
@@ -63,14 +66,16 @@ ChanTimer::Block* start(int64_t ns, bool handle) {
 }  // namespace
 
 Chan* after(int64_t ns) {
-    ChanTimer::Block* b = start(ns, false);
-    return b != nullptr ? b->c : nullptr;
+    Chan* c = nullptr;
+    start(ns, false, &c);
+    return c;
 }
 
 ChanTimer* ChanTimer::make(int64_t ns) {
     auto* t = new (std::nothrow) ChanTimer;
     if (t == nullptr) return nullptr;
-    t->b_ = start(ns, true);
+    Chan* c = nullptr;
+    t->b_ = start(ns, true, &c);
     if (t->b_ == nullptr) {
         delete t;
         return nullptr;

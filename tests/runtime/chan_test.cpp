@@ -70,11 +70,11 @@ void pingPong(long n, Run run) {
 }
 
 TEST_F(Chan2, MillionPingPongRoundTrips) {
-    pingPong(scaled(1'000'000), runGo);
+    pingPong(scaled(1'000'000), spawnAndWait);
 }
 
 TEST_F(Chan1, MillionPingPongRoundTripsOnOneP) {
-    pingPong(scaled(1'000'000), runGo);
+    pingPong(scaled(1'000'000), spawnAndWait);
 }
 
 TEST_F(Chan2, LockedMainGoroutinePingPong) {
@@ -90,7 +90,7 @@ TEST_F(Chan2, PingPongBetweenTwoGoroutines) {
     TypedChan<long> ping, pong;
     long last = -1;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         spawn([&] {
             long v;
@@ -126,7 +126,7 @@ TEST_P(ChanMPMC, HundredProducersHundredConsumers) {
     std::atomic<uint64_t> sent{0}, got{0}, sentMix{0}, gotMix{0};
     std::atomic<int64_t> ngot{0};
     WaitGroup producers, consumers;
-    runGo([&] {
+    spawnAndWait([&] {
         producers.add(kProducers);
         consumers.add(kConsumers);
         for (int c = 0; c < kConsumers; c++) {
@@ -179,7 +179,7 @@ TEST_F(Chan2, EachSendersValuesArriveInOrder) {
         std::vector<int> next(kSenders, 0);
         int outOfOrder = 0, total = 0;
         WaitGroup wg;
-        runGo([&] {
+        spawnAndWait([&] {
             wg.add(kSenders);
             for (int s = 0; s < kSenders; s++) {
                 spawn([&, s] {
@@ -206,7 +206,7 @@ TEST_F(Chan2, CloseWakesEveryWaitingReceiver) {
     TypedChan<int> ch;
     std::atomic<int> sawClosed{0}, notZeroed{0}, errors{0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kN);
         for (int i = 0; i < kN; i++) {
             spawn([&] {
@@ -233,7 +233,7 @@ TEST_F(Chan2, CloseWakesEveryWaitingSender) {
         TypedChan<int> ch(cap);
         std::atomic<int> closedErr{0}, delivered{0};
         WaitGroup wg;
-        runGo([&] {
+        spawnAndWait([&] {
             for (size_t i = 0; i < cap; i++) ASSERT_EQ(ch.trySend(int(i) + 1), kOK);
             wg.add(kN);
             for (int i = 0; i < kN; i++) {
@@ -267,7 +267,7 @@ TEST_F(Chan2, CloseWakesEveryWaitingSender) {
 }
 
 TEST_F(Chan2, BufferedChannelSemantics) {
-    runGo([&] {
+    spawnAndWait([&] {
         TypedChan<int> ch(3);
         EXPECT_EQ(ch.cap(), 3u);
         EXPECT_EQ(ch.len(), 0u);
@@ -303,7 +303,7 @@ TEST_F(Chan2, UnbufferedTryOperationsNeedAPartner) {
     TypedChan<int> ch;
     WaitGroup wg;
     std::atomic<int> got{0};
-    runGo([&] {
+    spawnAndWait([&] {
         EXPECT_EQ(ch.cap(), 0u);
         EXPECT_EQ(ch.trySend(1), kEAGAIN);
         int v;
@@ -334,7 +334,7 @@ TEST_F(Chan2, UnbufferedTryOperationsNeedAPartner) {
 }
 
 TEST_F(Chan2, ReceiveMayDropTheValue) {
-    runGo([&] {
+    spawnAndWait([&] {
         TypedChan<int> ch(1);
         ASSERT_EQ(ch.send(5), kOK);
         bool ok = false;
@@ -356,7 +356,7 @@ TEST_F(Chan2, LargeElementsArriveIntact) {
         TypedChan<Big> ch(cap);
         int bad = 0;
         WaitGroup wg;
-        runGo([&] {
+        spawnAndWait([&] {
             wg.add(1);
             spawn([&] {
                 Big b;
@@ -385,7 +385,7 @@ TEST_F(Chan2, CloseWhileSendersAreActive) {
     std::atomic<int64_t> okSends{0}, closedSends{0};
     int64_t received = 0;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kSenders);
         for (int s = 0; s < kSenders; s++) {
             spawn([&] {
@@ -466,7 +466,7 @@ TEST_F(Chan2, CreatorMayReleaseWhileReceiversBlock) {
     std::atomic<int> sawClosed{0};
     WaitGroup wg;
     TypedChan<int> start;  // tells the closer to close
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kN + 1);
         for (int i = 0; i < kN; i++) {
             spawn([&, c] {
@@ -502,7 +502,7 @@ TEST_F(Chan2, BlockedSenderKeepsChannelAfterLastRelease) {
     ASSERT_EQ(makechan(sizeof(int), 0, &c), kOK);
     WaitGroup wg;
     std::atomic<int> got{0};
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         spawn([&, c] {
             int v = 31;
@@ -608,7 +608,7 @@ TEST_F(Chan2, CloseWakesPlainThreadWaiters) {
     std::thread s([&] {
         if (ch2.send(1) == kECLOSED) sendClosed++;
     });
-    runGo([&] {
+    spawnAndWait([&] {
         waitUntil(
             [&] { return chanRecvWaiters(ch.get()) == 1 && chanSendWaiters(ch2.get()) == 1; });
         ch.close();
@@ -629,7 +629,7 @@ TEST_F(Chan2, LockedGoroutineSendsOnUnbufferedChannel) {
     std::atomic<int> threadChanges{0};
     WaitGroup wg;
     std::vector<int> got;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(1);
         spawn([&] {
             EXPECT_EQ(lockOSThread(), kOK);
@@ -654,7 +654,7 @@ TEST_F(Chan1, ManyGoroutinesBlockedOnOneChannel) {
     TypedChan<int> ch;
     std::atomic<int64_t> sum{0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kN);
         for (int i = 0; i < kN; i++) {
             spawn([&] {

@@ -55,25 +55,17 @@ inline void runMain(std::function<void()> f) {
     ASSERT_EQ(rc, kOK);
 }
 
-// runGo runs f as an ordinary goroutine (not locked to a thread, like Go's
-// main goroutine) and returns when it finishes. A locked goroutine hands its
-// P across threads whenever it blocks, which costs a thread wakeup per
-// block: heavy channel traffic belongs in goroutines started by runGo.
-inline void runGo(std::function<void()> f) {
-    struct Ctx {
-        std::function<void()>* f = nullptr;
-        Sema done;
-    } ctx;
-    ctx.f = &f;
-    int rc = gort::go(
-        [](void* a) {
-            auto* c = static_cast<Ctx*>(a);
-            (*c->f)();
-            c->done.release();
-        },
-        &ctx);
-    ASSERT_EQ(rc, kOK);
-    ctx.done.acquire();
+// spawnAndWait runs f as an ordinary goroutine (not locked to a thread,
+// like Go's main goroutine) and waits for it to finish. A locked goroutine
+// hands its P across threads whenever it blocks, which costs a thread
+// wakeup per block: heavy channel traffic belongs in goroutines.
+inline void spawnAndWait(std::function<void()> f) {
+    Sema done;  // on this stack: Sema allows that (sema.h)
+    spawn([&] {
+        f();
+        done.release();
+    });
+    done.acquire();
 }
 
 // RuntimeTest starts the runtime with procs() Ps (and cgo() mode) and shuts

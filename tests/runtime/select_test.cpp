@@ -86,7 +86,7 @@ void fairness() {
 }
 
 TEST_F(Select2, ChoiceAmongReadyCasesIsUniform) {
-    runGo(fairness);
+    spawnAndWait(fairness);
 }
 
 TEST_F(Select2, ChoiceIsUniformOnAPlainThreadToo) {
@@ -97,7 +97,7 @@ TEST_F(Select2, ChoiceIsUniformOnAPlainThreadToo) {
 TEST_F(Select2, RepeatedChannelCasesAreLockedOnceAndChosenUniformly) {
     // Three receive cases on one channel: locking it once per case would
     // deadlock the select on itself.
-    runGo([] {
+    spawnAndWait([] {
         constexpr int kSelects = 60'000;
         TypedChan<int> c(1);
         int v;
@@ -116,7 +116,7 @@ TEST_F(Select2, RepeatedChannelCasesAreLockedOnceAndChosenUniformly) {
 
 TEST_F(Select2, SendAndReceiveOnOneBufferedChannel) {
     // Empty: only the send can proceed; full: only the receive.
-    runGo([] {
+    spawnAndWait([] {
         TypedChan<int> c(1);
         int out = 0, in = -1;
         SelectCase cases[2] = {sendCase(c.get(), &out), recvCase(c.get(), &in)};
@@ -140,7 +140,7 @@ TEST_F(Select2, TwoGoroutinesSelectingSendAndReceiveOnOneChannelPairUp) {
     TypedChan<int> c;
     int64_t sends[2] = {0, 0}, recvs[2] = {0, 0}, fromOther[2] = {0, 0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         for (int id = 0; id < 2; id++) {
             spawn([&, id] {
@@ -169,7 +169,7 @@ TEST_F(Select2, TwoGoroutinesSelectingSendAndReceiveOnOneChannelPairUp) {
 }
 
 TEST_F(Select2, DefaultWhenNothingIsReady) {
-    runGo([] {
+    spawnAndWait([] {
         TypedChan<int> a, b(1);
         int v = 7;
         SelectCase cases[2] = {recvCase(a.get(), &v), sendCase(a.get(), &v)};
@@ -189,7 +189,7 @@ TEST_F(Select2, DefaultWhenNothingIsReady) {
 }
 
 TEST_F(Select2, NullChannelCasesAreNeverChosen) {
-    runGo([] {
+    spawnAndWait([] {
         TypedChan<int> c(1);
         int v = 0;
         SelectCase cases[3] = {recvCase(nullptr, &v), recvCase(c.get(), &v), sendCase(nullptr, &v)};
@@ -204,7 +204,7 @@ TEST_F(Select2, NullChannelCasesAreNeverChosen) {
 }
 
 TEST_F(Select2, ClosedChannels) {
-    runGo([] {
+    spawnAndWait([] {
         TypedChan<int> r(2), s;
         ASSERT_EQ(r.trySend(9), kOK);
         ASSERT_EQ(r.close(), kOK);
@@ -232,7 +232,7 @@ TEST_F(Select2, CloseWakesABlockedSelect) {
     bool ok = true;
     int v = 5;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         spawn([&] {
             SelectCase cases[2] = {recvCase(a.get(), &v), recvCase(b.get(), &v)};
@@ -265,7 +265,7 @@ TEST_F(Select2, BlockedSelectIsCompletedBySenderAndReceiver) {
     TypedChan<int> in, out;
     int got = -1, chosen1 = -1, chosen2 = -1;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(1);
         spawn([&] {
             int v = -1, w = 42;
@@ -286,7 +286,7 @@ TEST_F(Select2, BlockedSelectIsCompletedBySenderAndReceiver) {
 }
 
 TEST_F(Select2, TimerCaseFiresAfterItsDuration) {
-    runGo([] {
+    spawnAndWait([] {
         TypedChan<int> never;
         for (int64_t d : {int64_t(0), int64_t(100'000), int64_t(5'000'000)}) {
             int64_t t0 = nanotime();  // before the timer starts: a lower bound
@@ -311,7 +311,7 @@ TEST_F(Select2, ManyGoroutinesTimeOutInSelect) {
     TypedChan<int> never;
     std::atomic<int> timedOut{0}, early{0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kN);
         for (int i = 0; i < kN; i++) {
             spawn([&, i] {
@@ -335,7 +335,7 @@ TEST_F(Select2, ManyGoroutinesTimeOutInSelect) {
 }
 
 TEST_F(Select2, StoppedTimerNeverFires) {
-    runGo([] {
+    spawnAndWait([] {
         ChanTimer* t = ChanTimer::make(50'000'000);
         ASSERT_NE(t, nullptr);
         EXPECT_TRUE(t->stop());
@@ -361,7 +361,7 @@ TEST_F(Select2, StoppedTimerNeverFires) {
 
 TEST_F(Select2, TimerChannelsAreFreed) {
     int64_t live0 = chansLive();
-    runGo([] {
+    spawnAndWait([] {
         for (int i = 0; i < 100; i++) {
             ChanTimer* t = ChanTimer::make(i % 2 == 0 ? 1'000 : 1'000'000'000);
             t->destroy();  // stopped or fired: either way nothing leaks
@@ -372,7 +372,7 @@ TEST_F(Select2, TimerChannelsAreFreed) {
     });
     // The fired timers have dropped their references by now, or will once
     // they run: wait for the count to settle.
-    runGo([&] { waitUntil([&] { return chansLive() == live0; }); });
+    spawnAndWait([&] { waitUntil([&] { return chansLive() == live0; }); });
     EXPECT_EQ(chansLive(), live0);
 }
 
@@ -388,7 +388,7 @@ TEST_F(Select2, SelectsInDifferentOrdersNeverDeadlock) {
     Once closeQuit;
     std::atomic<int64_t> done{0}, sentSum{0}, recvSum{0}, nsent{0}, nrecv{0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kGoroutines);
         for (int g = 0; g < kGoroutines; g++) {
             spawn([&, g] {
@@ -448,7 +448,7 @@ TEST_F(Select2, ManyCases) {
     std::vector<int> vals(kN, -1);
     int chosen = -1, rc = -1;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(1);
         spawn([&] {
             std::vector<SelectCase> cases;
@@ -473,7 +473,7 @@ TEST_F(Select2, PlainThreadBlocksInSelect) {
         SelectCase cases[2] = {recvCase(a.get(), &v), recvCase(b.get(), &v)};
         rc = selectgo(cases, 2, true, &chosen);
     });
-    runGo([&] {
+    spawnAndWait([&] {
         waitUntil([&] { return chanRecvWaiters(b.get()) == 1; });
         b.send(23);
     });
@@ -491,7 +491,7 @@ TEST_F(Select2, ChannelReleasedWhileASelectWaitsOnItLivesUntilTheSelectLeaves) {
     TypedChan<int> wake;
     int chosen = -1;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(1);
         spawn([&, lone] {
             int v;
@@ -513,7 +513,7 @@ TEST_F(Select1, SelectSendHandsOffToAWaitingReceiver) {
     TypedChan<int> c;
     int got = -1;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(1);
         spawn([&] {
             got = c.recv();

@@ -49,7 +49,7 @@ TEST_F(Sync2, WaitGroupReleasesEveryWaiterOnlyAtZero) {
     constexpr int kWaiters = 50;
     WaitGroup wg, started, finished;
     std::atomic<int> passed{0};
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         started.add(kWaiters);
         finished.add(kWaiters);
@@ -75,7 +75,7 @@ TEST_F(Sync2, WaitGroupIsReusable) {
     constexpr int kRounds = 200, kWorkers = 10;
     std::atomic<int> ran{0};
     int short_rounds = 0;
-    runGo([&] {
+    spawnAndWait([&] {
         WaitGroup wg;
         for (int r = 0; r < kRounds; r++) {
             int before = ran.load();
@@ -136,7 +136,7 @@ TEST_F(Sync2, MutexExcludes) {
     int64_t counter = 0;  // plain: only the mutex protects it
     int maxInside = 0, inside = 0;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kGoroutines);
         for (int g = 0; g < kGoroutines; g++) {
             spawn([&, g] {
@@ -168,7 +168,7 @@ TEST_F(Sync1, MutexStarvationModeKicksIn) {
     GoMutex mu;
     bool starvingBeforeHandoff = false, starvingAfter = true, waiterGotIt = false;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         mu.lock();
         wg.add(1);
         spawn([&] {
@@ -202,7 +202,7 @@ TEST_F(Sync2, MutexFairness) {
     TypedChan<int> stop, done(1);
     WaitGroup wg;
     int chosen = -1;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(2);
         spawn([&] {
             for (;;) {
@@ -247,7 +247,7 @@ TEST_F(Sync2, OnceRunsOnceAndCallersSeeItsEffects) {
     std::atomic<int> runs{0}, sawUnset{0};
     int value = 0;  // written by the function, read by every caller after call
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kCallers);
         for (int i = 0; i < kCallers; i++) {
             spawn([&] {
@@ -307,7 +307,7 @@ TEST_F(Sync2, CondSignalWakesOneWaiterInArrivalOrder) {
     std::vector<int> queued, woken;  // under mu
     size_t overshoot = 0;
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kWaiters);
         for (int i = 0; i < kWaiters; i++) {
             spawn([&, i] {
@@ -346,7 +346,7 @@ TEST_F(Sync2, CondBroadcastWakesEveryWaiter) {
     bool go = false;
     std::atomic<int> woke{0};
     WaitGroup wg;
-    runGo([&] {
+    spawnAndWait([&] {
         wg.add(kWaiters);
         for (int i = 0; i < kWaiters; i++) {
             spawn([&] {
@@ -383,7 +383,7 @@ TEST_F(Sync2, CondProducersAndConsumers) {
     int64_t produced = 0;
     std::atomic<int64_t> consumed{0}, count{0};
     WaitGroup prod, cons;
-    runGo([&] {
+    spawnAndWait([&] {
         prod.add(kProducers);
         cons.add(kConsumers);
         for (int c = 0; c < kConsumers; c++) {
@@ -440,7 +440,7 @@ TEST_F(Sync2, CondWaiterOnAPlainThread) {
         while (!ready) EXPECT_EQ(cond.wait(), kOK);
         mu.unlock();
     });
-    runGo([&] {
+    spawnAndWait([&] {
         waitUntil([&] {
             mu.lock();
             bool w = waiting;

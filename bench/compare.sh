@@ -33,6 +33,8 @@ one_round() {
     s W1 env GOMAXPROCS=1 "$B/w1_spawn"
     s W1 env GOMAXPROCS=2 "$B/w1_spawn"
     s W2 env GOMAXPROCS=1 "$B/w2_yield"
+    s W3 env GOMAXPROCS=1 "$B/w3_chan"
+    s W3 env GOMAXPROCS=2 "$B/w3_chan"
     s W7 env GOMAXPROCS=1 "$B/w7_memory"
 }
 for ((r = 1; r <= REPS; r++)); do

@@ -202,6 +202,52 @@ TEST(Deadlock, LockedGoroutinesHandingOffArePassedOver) {
     EXPECT_EQ(locked, 10);
 }
 
+TEST(Deadlock, BusyProgramIsNotDeadlocked) {
+    // Main waits while 100 goroutines pass values through unbuffered and
+    // buffered channels and selects, parking and waking all the time on two
+    // Ps: Ms go idle and wake constantly, and checkdead runs each time.
+    constexpr int kProducers = 50, kConsumers = 50;
+    const int kEach = scaled(2'000);
+    std::atomic<int64_t> got{0};
+    runWatched(2, [&] {
+        TypedChan<int> unbuf, buf(8);
+        WaitGroup producers, consumers;
+        producers.add(kProducers);
+        consumers.add(kConsumers);
+        for (int c = 0; c < kConsumers; c++) {
+            spawn([&] {
+                int v1, v2;
+                SelectCase cases[2];
+                cases[0].c = unbuf.get();
+                cases[0].elem = &v1;
+                cases[1].c = buf.get();
+                cases[1].elem = &v2;
+                while (cases[0].c != nullptr || cases[1].c != nullptr) {
+                    int chosen = -1;
+                    selectgo(cases, 2, true, &chosen);
+                    if (cases[chosen].ok) {
+                        got++;
+                    } else {
+                        cases[chosen].c = nullptr;  // closed and drained: Go's nil channel
+                    }
+                }
+                consumers.done();
+            });
+        }
+        for (int p = 0; p < kProducers; p++) {
+            spawn([&, p] {
+                for (int i = 0; i < kEach; i++) (p % 2 == 0 ? unbuf : buf).send(i);
+                producers.done();
+            });
+        }
+        producers.wait();
+        unbuf.close();
+        buf.close();
+        consumers.wait();
+    });
+    EXPECT_EQ(got.load(), int64_t(kProducers) * kEach);
+}
+
 TEST(Deadlock, ForeignThreadBoundToTheRuntimeMayStillCallIn) {
     // A foreign thread holding an extra M (bound, as the C ABI binds every C
     // thread that calls in) does C work between two callbacks while main

@@ -14,9 +14,7 @@
 
 namespace gort::testing {
 
-inline pid_t gettid() {
-    return pid_t(syscall(SYS_gettid));
-}
+inline pid_t gettid() { return pid_t(syscall(SYS_gettid)); }
 
 // Sanitizer builds run an order of magnitude slower: big iteration counts
 // are scaled down there (the interleavings, not the volume, are the point).
@@ -25,9 +23,7 @@ constexpr bool kSanitized = true;
 #else
 constexpr bool kSanitized = false;
 #endif
-constexpr int scaled(int n) {
-    return kSanitized ? n / 20 : n;
-}
+constexpr int scaled(int n) { return kSanitized ? n / 20 : n; }
 
 // spawn runs f as a goroutine. Returns the goroutine id.
 inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
@@ -50,8 +46,8 @@ inline int64_t spawn(std::function<void()> f, const GoOptions& opts = {}) {
 // runMain runs f as a goroutine locked to the calling thread and returns
 // when it finishes.
 inline void runMain(std::function<void()> f) {
-    int rc =
-        gort::runOnThisThread([](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
+    int rc = gort::runOnThisThread(
+        [](void* arg) { (*static_cast<std::function<void()>*>(arg))(); }, &f);
     ASSERT_EQ(rc, kOK);
 }
 
@@ -71,7 +67,7 @@ inline void spawnAndWait(std::function<void()> f) {
 // RuntimeTest starts the runtime with procs() Ps (and cgo() mode) and shuts
 // it down after the test, requiring every goroutine to have finished.
 class RuntimeTest : public ::testing::Test {
-  protected:
+protected:
     virtual int procs() const { return 2; }
     virtual bool cgo() const { return false; }
     void SetUp() override {

@@ -18,7 +18,7 @@ namespace {
 class Sched2 : public RuntimeTest {};
 
 class Sched1 : public RuntimeTest {
-  protected:
+protected:
     int procs() const override { return 1; }
 };
 

@@ -77,35 +77,37 @@ TEST_F(Stacks, GuardPageIsInaccessible) {
 
 TEST_F(Stacks, OverflowIsReportedWithIdAndSize) {
     ::testing::FLAGS_gtest_death_test_style = "threadsafe";
-    EXPECT_DEATH(runMain([&] {
-                     WaitGroup wg;
-                     wg.add(1);
-                     spawn([&] {
-                         recurse(1 << 20);
-                         wg.done();
-                     });
-                     wg.wait();
-                 }),
-                 "gort: fatal error: stack overflow.*goroutine [0-9]+ .*stack of 131072 bytes");
+    EXPECT_DEATH(
+        runMain([&] {
+            WaitGroup wg;
+            wg.add(1);
+            spawn([&] {
+                recurse(1 << 20);
+                wg.done();
+            });
+            wg.wait();
+        }),
+        "gort: fatal error: stack overflow.*goroutine [0-9]+ .*stack of 131072 bytes");
 }
 
 TEST_F(Stacks, OverflowOfCustomSizeIsReported) {
     ::testing::FLAGS_gtest_death_test_style = "threadsafe";
-    EXPECT_DEATH(runMain([&] {
-                     WaitGroup wg;
-                     wg.add(1);
-                     GoOptions o;
-                     o.stackSize = 32 * 1024;
-                     o.name = "deep";
-                     spawn(
-                         [&] {
-                             recurse(1 << 20);
-                             wg.done();
-                         },
-                         o);
-                     wg.wait();
-                 }),
-                 "gort: fatal error: stack overflow.*goroutine [0-9]+ deep .*stack of 32768 bytes");
+    EXPECT_DEATH(
+        runMain([&] {
+            WaitGroup wg;
+            wg.add(1);
+            GoOptions o;
+            o.stackSize = 32 * 1024;
+            o.name = "deep";
+            spawn(
+                [&] {
+                    recurse(1 << 20);
+                    wg.done();
+                },
+                o);
+            wg.wait();
+        }),
+        "gort: fatal error: stack overflow.*goroutine [0-9]+ deep .*stack of 32768 bytes");
 }
 
 TEST_F(Stacks, ManyStacksUseFewMappings) {

@@ -324,20 +324,25 @@ TEST_F(Sched2, ManySleepersAllWake) {
 }
 
 TEST_F(Sched2, NumGoroutineCountsLiveOnes) {
-    WaitGroup started, release;  // outlive every goroutine that uses them
+    // A WaitGroup must outlive every call into it: the goroutines signal
+    // `finished` last, and main waits for that before the groups go.
+    WaitGroup started, release, finished;
     runMain([&] {
         EXPECT_EQ(numGoroutine(), 1);
         started.add(10);
         release.add(1);
+        finished.add(10);
         for (int i = 0; i < 10; i++) {
             spawn([&] {
                 started.done();
                 release.wait();
+                finished.done();
             });
         }
         started.wait();
         EXPECT_EQ(numGoroutine(), 11);
         release.done();
+        finished.wait();
     });
 }
 

@@ -162,11 +162,15 @@ TEST_F(Sync2, MutexExcludes) {
 // one P the interleaving is fixed: the holder sleeps 2 ms with the lock (the
 // waiter queues), unlocks (waking the waiter) and relocks before the waiter
 // runs, then sleeps 2 ms again: the waiter finds it locked after waiting
-// 2 ms, sets starving and queues again. Then the unlock hands the mutex to
-// it directly, and it leaves starvation mode as the last waiter.
+// over 1 ms, sets starving and queues again. (Should the OS stall the
+// thread long enough that the first wait was shorter, the holder goes
+// round again: the waiter's wait only grows.) Then the unlock hands the
+// mutex to the waiter directly, and it leaves starvation mode as the last
+// waiter.
 TEST_F(Sync1, MutexStarvationModeKicksIn) {
     GoMutex mu;
     bool starvingBeforeHandoff = false, starvingAfter = true, waiterGotIt = false;
+    bool bargedIn = true;
     WaitGroup wg;
     spawnAndWait([&] {
         mu.lock();
@@ -180,14 +184,17 @@ TEST_F(Sync1, MutexStarvationModeKicksIn) {
         });
         sleep(2'000'000);
         EXPECT_FALSE(mu.starving());
-        mu.unlock();
-        mu.lock();  // barging: the woken waiter has not run yet
-        EXPECT_FALSE(waiterGotIt);
-        sleep(2'000'000);
+        for (int round = 0; round < 20 && !mu.starving(); round++) {
+            mu.unlock();
+            mu.lock();  // barging: the woken waiter has not run yet
+            if (waiterGotIt) bargedIn = false;
+            sleep(2'000'000);
+        }
         starvingBeforeHandoff = mu.starving();
         mu.unlock();
         wg.wait();
     });
+    EXPECT_TRUE(bargedIn);
     EXPECT_TRUE(starvingBeforeHandoff);
     EXPECT_TRUE(waiterGotIt);
     EXPECT_FALSE(starvingAfter) << "the last waiter takes the mutex back to normal mode";

@@ -50,7 +50,7 @@ case $cmd in
     build) configure_and_build ;;
     demo)
         configure_and_build
-        "$BUILD_DIR"/examples/spread/spread
+        "$BUILD_DIR"/examples/legacy_c/legacy_app
         ;;
     test)
         configure_and_build

@@ -33,6 +33,8 @@ one_round() {
     s W1 env GOMAXPROCS=1 "$B/w1_spawn"
     s W1 env GOMAXPROCS=2 "$B/w1_spawn"
     s W2 env GOMAXPROCS=1 "$B/w2_yield"
+    s W3 env GOMAXPROCS=1 "$B/w3_chan"
+    s W3 env GOMAXPROCS=2 "$B/w3_chan"
     s W4 env GOMAXPROCS=1 "$B/w4_cgocall"
     s W5 env GOMAXPROCS=2 "$B/w5_callback"
     s W6 env GOMAXPROCS=1 "$B/w6_newm"

@@ -51,11 +51,12 @@ int inGoroutine(F&& f) {
         F* f;
         int rc;
     } ctx{&f, kOK};
-    int rc = bridge::callback([](void* p) {
-        auto* c = static_cast<Ctx*>(p);
-        c->rc = (*c->f)();
-    },
-                              &ctx);
+    int rc = bridge::callback(
+        [](void* p) {
+            auto* c = static_cast<Ctx*>(p);
+            c->rc = (*c->f)();
+        },
+        &ctx);
     return rc != kOK ? rc : ctx.rc;
 }
 

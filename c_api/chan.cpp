@@ -12,7 +12,9 @@ using capi::Ref;
 
 namespace {
 
-void destroyChan(void* c) { chanrelease(static_cast<Chan*>(c)); }
+void destroyChan(void* c) {
+    chanrelease(static_cast<Chan*>(c));
+}
 
 }  // namespace
 
@@ -104,8 +106,8 @@ GORT_API int gort_select(gort_select_case* cases, size_t n, int block, size_t* c
         sc[acquired].elem = c.elem;
         if (c.ch == nullptr) continue;  // never ready
         auto* ch = static_cast<Chan*>(capi::handleAcquire(c.ch, Kind::chan));
-        if (ch == nullptr || (c.dir == GORT_SELECT_SEND && c.elem == nullptr &&
-                              chanelemsize(ch) > 0)) {
+        if (ch == nullptr ||
+            (c.dir == GORT_SELECT_SEND && c.elem == nullptr && chanelemsize(ch) > 0)) {
             if (ch != nullptr) capi::handleRelease(c.ch);
             rc = GORT_EINVAL;
             break;

@@ -28,7 +28,9 @@ GORT_API int gort_go_ex(const gort_go_opts* o, gort_fn fn, void* arg, int64_t* g
     return go(fn, arg, opts, goid_out);
 }
 
-GORT_API int64_t gort_goid(void) { return goid(); }
+GORT_API int64_t gort_goid(void) {
+    return goid();
+}
 
 GORT_API int gort_gosched(void) {
     if (!initialized()) return GORT_ENOTINIT;

@@ -35,7 +35,7 @@ int handleClose(const void* h, Kind k);
 // Ref holds an operation reference for its scope.
 template <class T>
 class Ref {
-public:
+  public:
     Ref(const void* h, Kind k) : h_(h), obj_(static_cast<T*>(handleAcquire(h, k))) {}
     ~Ref() {
         if (obj_ != nullptr) handleRelease(h_);
@@ -46,7 +46,7 @@ public:
     T* operator->() const { return obj_; }
     explicit operator bool() const { return obj_ != nullptr; }
 
-private:
+  private:
     const void* h_;
     T* obj_;
 };

@@ -43,24 +43,40 @@ int envInt(const char* name, int dflt) {
 
 extern "C" {
 
-GORT_API int gort_version(void) { return GORT_VERSION; }
+GORT_API int gort_version(void) {
+    return GORT_VERSION;
+}
 
 GORT_API const char* gort_strerror(int err) {
     switch (err) {
-        case GORT_OK: return "success";
-        case GORT_EINVAL: return "invalid argument";
-        case GORT_ENOTINIT: return "the gort runtime is not initialised";
-        case GORT_EALREADY: return "the gort runtime is already initialised";
-        case GORT_ENOMEM: return "out of memory";
-        case GORT_EAGAIN: return "the operation would block";
-        case GORT_ECLOSED: return "the channel is closed";
-        case GORT_EOVERFLOW: return "a counter would overflow (LockOSThread nesting)";
-        case GORT_EBUSY: return "busy: goroutines remain, or not allowed at this moment";
-        case GORT_ETIMEDOUT: return "timed out";
-        case GORT_ENOTGOROUTINE: return "must be called from a goroutine";
-        case GORT_ETHREAD: return "a thread could not be created";
-        case GORT_ENOTSUP: return "not supported";
-        default: return "unknown gort status code";
+        case GORT_OK:
+            return "success";
+        case GORT_EINVAL:
+            return "invalid argument";
+        case GORT_ENOTINIT:
+            return "the gort runtime is not initialised";
+        case GORT_EALREADY:
+            return "the gort runtime is already initialised";
+        case GORT_ENOMEM:
+            return "out of memory";
+        case GORT_EAGAIN:
+            return "the operation would block";
+        case GORT_ECLOSED:
+            return "the channel is closed";
+        case GORT_EOVERFLOW:
+            return "a counter would overflow (LockOSThread nesting)";
+        case GORT_EBUSY:
+            return "busy: goroutines remain, or not allowed at this moment";
+        case GORT_ETIMEDOUT:
+            return "timed out";
+        case GORT_ENOTGOROUTINE:
+            return "must be called from a goroutine";
+        case GORT_ETHREAD:
+            return "a thread could not be created";
+        case GORT_ENOTSUP:
+            return "not supported";
+        default:
+            return "unknown gort status code";
     }
 }
 

@@ -31,7 +31,9 @@ GORT_API int gort_waitgroup_add(gort_waitgroup* h, int64_t delta) {
     return wg->add(delta);
 }
 
-GORT_API int gort_waitgroup_done(gort_waitgroup* h) { return gort_waitgroup_add(h, -1); }
+GORT_API int gort_waitgroup_done(gort_waitgroup* h) {
+    return gort_waitgroup_add(h, -1);
+}
 
 GORT_API int gort_waitgroup_wait(gort_waitgroup* h) {
     if (!initialized()) return GORT_ENOTINIT;

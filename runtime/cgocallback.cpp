@@ -151,7 +151,10 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         waitForP(m, gp);
         m = getm();  // the same M: gp is locked to it
     }
-    if (countG) countGoroutine(m->p, false);
+    if (countG) {
+        countGoroutine(m->p, false);
+        gp->system = false;  // a user goroutine while it runs the callback
+    }
     try {
         fn(arg);
     } catch (const std::exception& e) {
@@ -160,7 +163,10 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     } catch (...) {
         fatalf("unhandled C++ exception in a callback (goroutine %lld)", (long long)gp->goid);
     }
-    if (countG) countGoroutine(m->p, true);
+    if (countG) {
+        countGoroutine(m->p, true);
+        gp->system = true;
+    }
 
     m->cbdepth.store(m->cbdepth.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     if (isMain) sched.maing.store(outerMain, std::memory_order_release);

@@ -1,9 +1,106 @@
 // Deadlock detection (Go's checkdead).
+//
+// checkdead runs under sched.lock whenever an M goes idle (mput) or parks
+// for its locked goroutine (incidlelocked). It reports Go's
+//   fatal error: all goroutines are asleep - deadlock!
+// when the program can never make progress again:
+//   - there is a main goroutine (sched.maing, set by runOnThisThread with
+//     RunOpts::main, as gort_run_main does). Without one the runtime is
+//     embedded: the application's own threads may still send, release or
+//     call in at any time, so nothing is ever reported;
+//   - no M is running (Go counts Ms first): every M is idle (nmidle), parked
+//     for its locked goroutine (nmidlelocked), a system M (nmsys: sysmon,
+//     template thread) or a spare extra M in the pool. An M that is between
+//     states (woken but not yet running, about to sleep until a timer,
+//     being created) counts as running, so a goroutine readied but whose M
+//     is not yet awake is never taken for asleep: startm and startlockedm
+//     take their M off the idle counts before waking it, and newm counts a
+//     new M (mnext) before its thread exists;
+//   - no thread without an M is inside a channel/semaphore operation
+//     (nplainActive: such a thread may be about to ready a goroutine);
+//   - no foreign thread is bound to the runtime besides the main
+//     goroutine's own (extraMInUse counts threads holding an extra M; any
+//     other may call back in, and a callback may wake anyone);
+//   - no timer is pending on any P (a sleeping goroutine or a timer channel
+//     will wake someone);
+//   - no goroutine is runnable, running or in a system call, and the main
+//     goroutine is waiting.
+//
+// Lock order: checkdead holds sched.lock and takes only sched.allglock,
+// which is never held while taking sched.lock. Everything else it reads is
+// written under sched.lock or is atomic.
+//
+// Limits: a thread that never entered the runtime is invisible. The C ABI
+// gives every foreign thread an extra M (API.md), which counts; C++ code that
+// runs plain threads beside a main goroutine must do the same (or not set
+// RunOpts::main) if those threads will later wake goroutines.
+#include "runtime/deadlock.h"
+
 #include "runtime/proc.h"
 
 namespace gort {
 
-// checkdead runs under sched.lock whenever an M goes idle.
-void checkdead() {}
+std::atomic<int32_t> nplainActive{0};
+
+namespace {
+
+// mRunning counts the Ms that may be running code (sched.lock held).
+int64_t mRunning() {
+    int64_t mcount = sched.mnext - sched.nmfreed;
+    return mcount - sched.nmidle - sched.nmidlelocked - sched.nmsys -
+           sched.extraMCount.load(std::memory_order_acquire);
+}
+
+bool timersPending() {
+    int32_t n = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < n; i++) {
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        if (p != nullptr && p->timer0When.load(std::memory_order_acquire) != 0) return true;
+    }
+    return false;
+}
+
+// allAsleep reports whether every user goroutine is waiting (and there is
+// at least one).
+bool allAsleep() {
+    LockGuard g(sched.allglock);
+    int64_t waiting = 0;
+    for (int64_t i = 0; i < sched.allglen; i++) {
+        G* gp = sched.allgs[i];
+        if (gp->system) continue;
+        switch (gp->status()) {
+            case Gwaiting:
+                waiting++;
+                break;
+            case Grunnable:
+            case Grunning:
+            case Gsyscall:
+                return false;
+            default:
+                break;  // Gidle, Gdead
+        }
+    }
+    return waiting > 0;
+}
+
+}  // namespace
+
+void checkdead() {
+    G* maing = sched.maing.load(std::memory_order_acquire);
+    if (maing == nullptr || sched.stopping.load(std::memory_order_relaxed)) return;
+    int64_t run = mRunning();
+    if (run > 0) return;
+    if (run < 0) {
+        printerr("runtime: checkdead: nmidle=%d nmidlelocked=%d mcount=%lld nmsys=%d extram=%d",
+                 sched.nmidle, sched.nmidlelocked, (long long)(sched.mnext - sched.nmfreed),
+                 sched.nmsys, sched.extraMCount.load(std::memory_order_relaxed));
+        fatal("checkdead: inconsistent counts");
+    }
+    if (nplainActive.load(std::memory_order_seq_cst) > 0) return;
+    if (sched.extraMInUse.load(std::memory_order_acquire) > 1) return;
+    if (timersPending()) return;
+    if (maing->status() != Gwaiting || !allAsleep()) return;
+    fatal("all goroutines are asleep - deadlock!");
+}
 
 }  // namespace gort

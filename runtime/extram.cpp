@@ -31,6 +31,7 @@
 #include "runtime/runtime.h"
 #include "runtime/signals.h"
 #include "runtime/stats.h"
+#include "runtime/traceback.h"
 
 namespace gort {
 
@@ -77,11 +78,13 @@ G* newExtraG() {
     gp->ctx.tsanFiber = __tsan_create_fiber(0);
 #endif
     gp->atomicstatus.store(Gsyscall, std::memory_order_relaxed);
+    allgadd(gp);
     return gp;
 }
 
 void freeExtraG(G* gp) {
     if (gp == nullptr) return;
+    allgremove(gp);
     stackfree(gp->stack);
 #if defined(GORT_TSAN)
     __tsan_destroy_fiber(gp->ctx.tsanFiber);
@@ -242,6 +245,8 @@ void extramFreeAll() {
             unlinkAllm(m);
             m->oldp = nullptr;  // the Ps are about to be freed
             m->p = nullptr;
+            freeExtraG(m->curg);  // revival gives it a new one
+            m->curg = nullptr;
             m->schedlink = gy.head;
             gy.head = m;
         }

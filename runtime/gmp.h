@@ -238,7 +238,7 @@ struct Sched {
     std::atomic<int64_t> pollUntil{0};
 
     // sysmon (sysmon.cpp).
-    int32_t schedtraceMs = 0;  // Config::schedtraceMs
+    int32_t schedtraceMs = 0;                // Config::schedtraceMs
     std::atomic<bool> sysmonwait{false};     // in deep sleep: every P idle
     std::atomic<int64_t> sysmonDelayUs{20};  // its current tick
     std::atomic<bool> sysmonFast{false};     // asked to poll at its fastest
@@ -257,8 +257,8 @@ struct Sched {
 
     // Extra Ms: Ms for threads the runtime did not create (extram.cpp).
     Mutex extraLock;
-    M* extram = nullptr;  // pooled, not bound to a thread
-    int32_t extraMCount = 0;
+    M* extram = nullptr;                  // pooled, not bound to a thread
+    std::atomic<int32_t> extraMCount{0};  // written under extraLock; checkdead reads it
     std::atomic<int32_t> extraMInUse{0};  // extra Ms held by threads
     pthread_key_t extraKey{};             // binds an extra M to its thread
     bool extraKeyValid = false;

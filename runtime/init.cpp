@@ -117,6 +117,9 @@ void teardown() {
         while (taskAlive(sched.exitedTids[i]) && nanotime() < until) sched_yield();
     }
     resetsig();
+    // The calling thread's own extra M (it may have entered through the
+    // callback path) can be released here; other threads keep theirs.
+    if (M* m = getm(); m != nullptr && m->isExtra && m->gen == runtimeGen.load()) dropm(m);
     extramFreeAll();
     gfreeAll();
     pfreeAll();

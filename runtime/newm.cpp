@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/deadlock.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/signals.h"
@@ -314,6 +315,7 @@ void mexit(M* m) {
         if (m->origin == MOrigin::native || threadStartHookIsDefault) {
             sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
         }
+        checkdead();  // one running M less
     }
     setm(nullptr);
     mfree(m);
@@ -373,6 +375,7 @@ void templateThread() {
     {
         LockGuard g(sched.lock);
         sched.nmsys++;
+        checkdead();  // it no longer counts as a running M
     }
     auto& h = sched.newmHandoff;
     h.lock.lock();

@@ -603,6 +603,12 @@ void schedule(M* m) {
             if (gp == nullptr) {
                 gp = findRunnable(m, &inheritTime);
                 if (gp == nullptr) return;  // told to exit
+            } else if (m->spinning) {
+                // A new spinning M found its first G here, not in
+                // findRunnable: it is not spinning any more (as in Go's
+                // schedule), or nmspinning would stay up while it runs and
+                // wakep would start no one else.
+                resetspinning(m);
             }
         }
         // A spinning M that found work stops spinning, and starts another

@@ -22,9 +22,9 @@ struct ThreadStart {
 };
 
 struct Config {
-    int32_t maxprocs = 0;  // 0: number of CPUs available to the process
-    size_t stackSize = 0;  // default goroutine stack size; 0: 128 KiB
-    bool cgo = false;      // create threads through the thread-start hook
+    int32_t maxprocs = 0;      // 0: number of CPUs available to the process
+    size_t stackSize = 0;      // default goroutine stack size; 0: 128 KiB
+    bool cgo = false;          // create threads through the thread-start hook
     int32_t schedtraceMs = 0;  // > 0: a scheduler trace line on stderr every N ms
 };
 

@@ -1,5 +1,6 @@
 #include "runtime/sema.h"
 
+#include "runtime/deadlock.h"
 #include "runtime/proc.h"
 
 namespace gort {
@@ -22,9 +23,12 @@ void parkSudog(Sudog* s, Mutex* lock, const char* reason) {
 }
 
 bool Sema::tryAcquire() {
-    uint32_t v = count_.load(std::memory_order_relaxed);
-    while (v > 0) {
-        if (count_.compare_exchange_weak(v, v - 1, std::memory_order_acquire)) return true;
+    uint64_t v = state_.load(std::memory_order_relaxed);
+    while (units(v) > 0) {
+        if (state_.compare_exchange_weak(v, v - 1, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+            return true;
+        }
     }
     return false;
 }
@@ -64,66 +68,92 @@ void Sema::acquire(bool lifo) {
     Sudog s;
     s.g = getg();
     if (s.g == nullptr) s.note = &note;
+    PlainThreadScope plain(s.g == nullptr);  // visible to checkdead
+    lock_.lock();
+    // Take a unit, or register as a waiter and queue in this same hold of
+    // the lock, so a releaser that claims us finds us queued.
+    uint64_t old = state_.load(std::memory_order_relaxed);
     for (;;) {
-        lock_.lock();
-        // Count ourselves as a waiter before the last check, so a release in
-        // between sees us (it looks at nwait_ after adding to count_).
-        nwait_.fetch_add(1, std::memory_order_seq_cst);
-        if (tryAcquire()) {
-            nwait_.fetch_sub(1, std::memory_order_relaxed);
-            lock_.unlock();
-            return;
+        if (units(old) > 0) {
+            if (state_.compare_exchange_weak(old, old - 1, std::memory_order_acquire,
+                                             std::memory_order_relaxed)) {
+                lock_.unlock();
+                return;
+            }
+        } else if (state_.compare_exchange_weak(old, old + kWaiter, std::memory_order_acq_rel,
+                                                std::memory_order_relaxed)) {
+            break;
         }
-        s.ticket = 0;
-        enqueue(&s, lifo);
-        parkSudog(&s, &lock_, "semacquire");
-        if (s.ticket != 0 || tryAcquire()) return;  // handed the unit, or took it
-        note.clear();
     }
+    s.ticket = 0;
+    enqueue(&s, lifo);
+    parkSudog(&s, &lock_, "semacquire");
+    // Only a release that claimed us wakes us, handing us its unit.
+    if (s.ticket != 1) fatal("semacquire: woken without a unit");
 }
 
 void Sema::release(bool handoff) {
-    count_.fetch_add(1, std::memory_order_seq_cst);
-    if (nwait_.load(std::memory_order_seq_cst) == 0) return;
+    G* gp = getg();
+    PlainThreadScope plain(gp == nullptr);  // visible to checkdead
+    uint64_t old = state_.load(std::memory_order_relaxed);
+    for (;;) {
+        if (waiters(old) == 0) {
+            // Publish the unit: from here on the Sema may be gone.
+            if (state_.compare_exchange_weak(old, old + 1, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+                return;
+            }
+        } else if (state_.compare_exchange_weak(old, old - kWaiter, std::memory_order_acq_rel,
+                                                std::memory_order_relaxed)) {
+            break;  // claimed a waiter: the unit is its
+        }
+    }
     lock_.lock();
-    if (nwait_.load(std::memory_order_relaxed) == 0) {
-        lock_.unlock();
-        return;
-    }
     Sudog* s = dequeue();
-    if (s != nullptr) nwait_.fetch_sub(1, std::memory_order_relaxed);
     lock_.unlock();
-    if (s == nullptr) return;
-    // s lives on the waiter's stack: decide everything before waking it.
-    bool handed = handoff && tryAcquire();
-    if (handed) s->ticket = 1;
+    if (s == nullptr) fatal("semrelease: claimed waiter is not queued");
+    s->ticket = 1;
     readySudog(s);
-    if (handed && getg() != nullptr) {
-        // Direct handoff: let the waiter run now, on this P.
-        goyield();
-    }
+    if (handoff && gp != nullptr) goyield();  // let it run now, on this P
 }
 
 void Sema::releaseN(uint32_t n) {
     if (n == 0) return;
-    Sudog* woken = nullptr;
-    lock_.lock();
-    uint32_t handed = 0;
-    while (handed < n) {
-        Sudog* s = dequeue();
-        if (s == nullptr) break;
-        nwait_.fetch_sub(1, std::memory_order_relaxed);
-        s->ticket = 1;
-        s->next = woken;
-        woken = s;
-        handed++;
+    PlainThreadScope plain(getg() == nullptr);  // visible to checkdead
+    Sudog* woken = nullptr;                     // claimed and dequeued, readied at the end
+    uint64_t old = state_.load(std::memory_order_relaxed);
+    while (n > 0) {
+        uint32_t w = waiters(old);
+        if (w == 0) {
+            if (state_.compare_exchange_weak(old, old + n, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+                break;  // the last touch of the Sema
+            }
+            continue;
+        }
+        uint32_t k = w < n ? w : n;
+        if (!state_.compare_exchange_weak(old, old - k * kWaiter, std::memory_order_acq_rel,
+                                          std::memory_order_relaxed)) {
+            continue;
+        }
+        lock_.lock();
+        for (uint32_t i = 0; i < k; i++) {
+            Sudog* s = dequeue();
+            if (s == nullptr) fatal("semrelease: claimed waiter is not queued");
+            s->ticket = 1;
+            s->next = woken;
+            woken = s;
+        }
+        lock_.unlock();
+        n -= k;
+        // The waiters claimed so far are not readied yet, so the Sema is
+        // still in use: it may be read again.
+        if (n > 0) old = state_.load(std::memory_order_relaxed);
     }
-    // Units for waiters that have not queued yet.
-    if (handed < n) count_.fetch_add(n - handed, std::memory_order_seq_cst);
-    lock_.unlock();
     while (woken != nullptr) {
         Sudog* s = woken;
         woken = s->next;  // read before s's owner can run
+        s->next = nullptr;
         readySudog(s);
     }
 }

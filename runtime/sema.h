@@ -3,9 +3,19 @@
 //
 // A Sema is a counter with a FIFO (or, on request, LIFO) queue of waiters.
 // semacquire takes a unit, parking until one is released; semrelease adds
-// one and wakes the first waiter. With handoff, the released unit goes
-// straight to the woken waiter and the releaser yields to it, so a waiter
-// cannot be overtaken (Mutex starvation mode).
+// one and wakes the first waiter. With handoff, the releaser also yields to
+// the woken waiter, so it runs at once (Mutex starvation mode).
+//
+// Units and waiters live in one atomic word and are never both non-zero: an
+// acquirer takes a unit if there is one and otherwise registers as a waiter
+// (and queues, in the same hold of the lock); a releaser adds a unit if no
+// one waits and otherwise claims a registered waiter and hands it the unit
+// directly. So a release that finds no waiter touches nothing after the one
+// atomic that publishes its unit, and a claimed waiter cannot leave before
+// it is readied: an acquirer may free the Sema as soon as its acquire
+// returns, if no one else is still inside it. (Go's semaphores live in a
+// global table, and its objects are garbage collected; ours are embedded in
+// their owner and freed by it.)
 //
 // A waiter is a Sudog on the waiter's own stack (goroutine stacks do not
 // move). A thread that runs no goroutine waits on a Note in its Sudog, so
@@ -35,6 +45,11 @@ struct Sudog {
     uint32_t ticket = 0;  // semaphore handoff
     bool isSelect = false;
     bool success = false;  // channel op completed by a communication
+    // select: the waiter's "a case has won" flag and the slot where the
+    // winner's waker records the winning sudog (G::selectDone and G::param
+    // for a goroutine, locals of the selecting thread otherwise).
+    std::atomic<uint32_t>* selectDone = nullptr;
+    void** param = nullptr;
 };
 
 // readySudog wakes the goroutine or thread of s.
@@ -45,21 +60,24 @@ void parkSudog(Sudog* s, Mutex* lock, const char* reason);
 
 class Sema {
   public:
-    explicit Sema(uint32_t n = 0) : count_(n) {}
+    explicit Sema(uint32_t n = 0) : state_(n) {}
     void acquire(bool lifo = false);
     bool tryAcquire();
     void release(bool handoff = false);
-    // releaseN releases n units at once. The waiters it wakes are handed
-    // their unit directly and never touch the Sema again, and neither does
-    // releaseN after waking the first: a woken waiter may free the object.
+    // releaseN releases n units at once: to waiters first, the rest to the
+    // counter. It readies the waiters only after its last touch of the Sema.
     void releaseN(uint32_t n);
 
   private:
+    static constexpr uint64_t kWaiter = uint64_t(1) << 32;
+    static uint32_t units(uint64_t s) { return uint32_t(s); }
+    static uint32_t waiters(uint64_t s) { return uint32_t(s >> 32); }
     void enqueue(Sudog* s, bool lifo);
     Sudog* dequeue();
 
-    std::atomic<uint32_t> count_;
-    std::atomic<uint32_t> nwait_{0};
+    // Low 32 bits: units available. High 32 bits: waiters registered (each
+    // queued, or about to be under lock_, and owed a unit by whoever claims it).
+    std::atomic<uint64_t> state_;
     Mutex lock_;
     Sudog* head_ = nullptr;
     Sudog* tail_ = nullptr;

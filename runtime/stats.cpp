@@ -25,7 +25,13 @@ void readStats(RuntimeStats* s) {
     s->maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
     int64_t live = numGoroutine();
     s->goroutinesLive = live > 0 ? uint64_t(live) : 0;
-    s->goroutinesCreated = uint64_t(sched.goidgen.load(std::memory_order_relaxed));
+    int64_t created = sched.gcreatedNoP.load(std::memory_order_relaxed);
+    int32_t np = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < np; i++) {
+        created +=
+            sched.allp[i].load(std::memory_order_acquire)->gcreated.load(std::memory_order_relaxed);
+    }
+    s->goroutinesCreated = uint64_t(created);
     {
         LockGuard g(sched.lock);
         int64_t total = 0;

@@ -1,4 +1,4 @@
-// WaitGroup and GoMutex, following Go's sync package.
+// WaitGroup, GoMutex, Once and Cond, following Go's sync package.
 //
 // GoMutex has two modes (Go's sync.Mutex). Normal: waiters queue FIFO, but
 // a woken waiter competes with newly arriving goroutines, which usually win
@@ -7,8 +7,17 @@
 // unlocker hands it directly to the waiter at the front of the queue, and
 // arrivals queue at the tail without trying. It returns to normal when a
 // waiter that gets it is the last one, or waited less than 1 ms.
+//
+// Once: a done flag read without a lock on the fast path; the first caller
+// runs the function under a GoMutex and sets the flag after it returns, so a
+// caller that sees the flag also sees everything the function did.
+//
+// Cond waits on a NotifyList (Go's notifyList): a waiter takes a ticket
+// before unlocking L, so a signal sent between its unlock and its park is
+// not lost; signal notifies the oldest ticket, broadcast all of them.
 #include "runtime/sync.h"
 
+#include "runtime/deadlock.h"
 #include "runtime/errors.h"
 #include "runtime/proc.h"
 
@@ -157,6 +166,110 @@ void GoMutex::unlockSlow(int32_t next) {
     }
     // Starving: hand ownership to the first waiter and yield to it.
     sema_.release(true);
+}
+
+// ---- Once -------------------------------------------------------------------------
+
+void Once::callSlow(void (*fn)(void*), void* arg) {
+    struct Unlock {
+        GoMutex& m;
+        ~Unlock() { m.unlock(); }
+    };
+    struct SetDone {
+        std::atomic<uint32_t>& done;
+        ~SetDone() { done.store(1, std::memory_order_release); }
+    };
+    m_.lock();
+    Unlock unlock{m_};
+    if (done_.load(std::memory_order_relaxed) != 0) return;
+    SetDone setDone{done_};
+    fn(arg);
+}
+
+// ---- NotifyList and Cond ----------------------------------------------------------------
+
+namespace {
+// less compares tickets modulo 2^32 (Go's less).
+inline bool ticketLess(uint32_t a, uint32_t b) {
+    return int32_t(a - b) < 0;
+}
+}  // namespace
+
+void NotifyList::wait(uint32_t ticket) {
+    Note note;
+    Sudog s;
+    s.g = getg();
+    if (s.g == nullptr) s.note = &note;
+    PlainThreadScope plain(s.g == nullptr);
+    lock_.lock();
+    if (ticketLess(ticket, notify_.load(std::memory_order_relaxed))) {
+        lock_.unlock();  // already notified
+        return;
+    }
+    s.ticket = ticket;
+    if (tail_ == nullptr) {
+        head_ = &s;
+    } else {
+        tail_->next = &s;
+    }
+    tail_ = &s;
+    parkSudog(&s, &lock_, "sync.Cond.Wait");
+}
+
+void NotifyList::notifyAll() {
+    if (wait_.load(std::memory_order_acquire) == notify_.load(std::memory_order_acquire)) return;
+    PlainThreadScope plain(getg() == nullptr);
+    lock_.lock();
+    Sudog* s = head_;
+    head_ = tail_ = nullptr;
+    notify_.store(wait_.load(std::memory_order_acquire), std::memory_order_release);
+    lock_.unlock();
+    while (s != nullptr) {
+        Sudog* next = s->next;  // before s's owner can run
+        s->next = nullptr;
+        readySudog(s);
+        s = next;
+    }
+}
+
+void NotifyList::notifyOne() {
+    if (wait_.load(std::memory_order_acquire) == notify_.load(std::memory_order_acquire)) return;
+    PlainThreadScope plain(getg() == nullptr);
+    lock_.lock();
+    uint32_t t = notify_.load(std::memory_order_relaxed);
+    if (t == wait_.load(std::memory_order_acquire)) {
+        lock_.unlock();
+        return;
+    }
+    notify_.store(t + 1, std::memory_order_release);
+    // The holder of ticket t may not have queued yet: then it will see its
+    // ticket notified and not park.
+    for (Sudog *p = nullptr, *s = head_; s != nullptr; p = s, s = s->next) {
+        if (s->ticket != t) continue;
+        Sudog* n = s->next;
+        if (p != nullptr) {
+            p->next = n;
+        } else {
+            head_ = n;
+        }
+        if (n == nullptr) tail_ = p;
+        lock_.unlock();
+        s->next = nullptr;
+        readySudog(s);
+        return;
+    }
+    lock_.unlock();
+}
+
+int Cond::wait() {
+    if (l_ == nullptr || !l_->locked()) return kEINVAL;  // Go: "sync: unlock of unlocked mutex"
+    uint32_t t = notify_.add();
+    // If another goroutine unlocked L in between (a racing misuse), the
+    // ticket is still waited for, so no signal is lost.
+    l_->unlock();
+    notify_.wait(t);
+    l_->lock();
+    return kOK;
 }
 
 }  // namespace gort

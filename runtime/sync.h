@@ -1,10 +1,11 @@
-// Goroutine-aware synchronisation: WaitGroup and Mutex with Go's semantics
-// (sync.WaitGroup, sync.Mutex with starvation mode). They park goroutines,
+// Goroutine-aware synchronisation with Go's semantics: WaitGroup, Mutex
+// (sync.Mutex with starvation mode), Once and Cond. They park goroutines,
 // never OS threads; a plain thread that waits blocks on a note instead.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <type_traits>
 
 #include "runtime/sema.h"
 
@@ -37,6 +38,9 @@ class GoMutex {
     // unlock returns kEINVAL if the mutex is not locked.
     int unlock();
     bool locked() const { return (state_.load(std::memory_order_relaxed) & kLocked) != 0; }
+    // starving: the mutex is in starvation mode (handoff to the oldest
+    // waiter); for tests.
+    bool starving() const { return (state_.load(std::memory_order_relaxed) & kStarving) != 0; }
 
   private:
     static constexpr int32_t kLocked = 1;
@@ -50,6 +54,65 @@ class GoMutex {
 
     std::atomic<int32_t> state_{0};
     Sema sema_;
+};
+
+// Once runs a function exactly once (Go's sync.Once): the first call runs
+// it, every concurrent call waits until it has finished, later calls return
+// at once. A function that throws still counts as done (as a panic does in
+// Go); the exception propagates to its caller.
+class Once {
+  public:
+    void call(void (*fn)(void*), void* arg) {
+        if (done_.load(std::memory_order_acquire) != 0) return;
+        callSlow(fn, arg);
+    }
+    template <class F>
+    void call(F&& f) {
+        if (done_.load(std::memory_order_acquire) != 0) return;
+        callSlow([](void* p) { (*static_cast<std::remove_reference_t<F>*>(p))(); }, &f);
+    }
+    bool done() const { return done_.load(std::memory_order_acquire) != 0; }
+
+  private:
+    void callSlow(void (*fn)(void*), void* arg);
+    std::atomic<uint32_t> done_{0};
+    GoMutex m_;
+};
+
+// NotifyList is Go's notifyList, the ticket-based waiter list under Cond:
+// add takes a ticket, wait(t) parks until ticket t is notified (at once if
+// it already was), notifyOne notifies the oldest unnotified ticket,
+// notifyAll every ticket taken so far. A ticket notified before its holder
+// waits is not lost.
+class NotifyList {
+  public:
+    uint32_t add() { return wait_.fetch_add(1, std::memory_order_acq_rel); }
+    void wait(uint32_t ticket);
+    void notifyOne();
+    void notifyAll();
+
+  private:
+    std::atomic<uint32_t> wait_{0};    // next ticket
+    std::atomic<uint32_t> notify_{0};  // next ticket to notify (under lock_)
+    Mutex lock_;
+    Sudog* head_ = nullptr;
+    Sudog* tail_ = nullptr;
+};
+
+// Cond is Go's sync.Cond over a GoMutex.
+class Cond {
+  public:
+    explicit Cond(GoMutex* l) : l_(l) {}
+    // wait unlocks L, parks until signalled, and locks L again. kEINVAL if L
+    // is not locked (nothing else happens then).
+    int wait();
+    void signal() { notify_.notifyOne(); }
+    void broadcast() { notify_.notifyAll(); }
+    GoMutex* locker() const { return l_; }
+
+  private:
+    GoMutex* l_;
+    NotifyList notify_;
 };
 
 }  // namespace gort

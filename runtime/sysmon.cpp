@@ -20,6 +20,7 @@
 // protocol in findRunnable, and for thread-creation failures).
 #include <stdio.h>
 
+#include "runtime/deadlock.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
@@ -104,14 +105,13 @@ void schedtrace(int64_t now, int64_t start) {
     int n = 0;
     int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
     LockGuard g(sched.lock);
-    n += snprintf(buf + n, sizeof buf - size_t(n),
-                  "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%lld spinningthreads=%d "
-                  "idlethreads=%d runqueue=%d [",
-                  (long long)((now - start) / 1000000), procs,
-                  sched.npidle.load(std::memory_order_relaxed),
-                  (long long)(sched.mnext - sched.nmfreed),
-                  sched.nmspinning.load(std::memory_order_relaxed), sched.nmidle,
-                  sched.runqsize.load(std::memory_order_relaxed));
+    n += snprintf(
+        buf + n, sizeof buf - size_t(n),
+        "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%lld spinningthreads=%d "
+        "idlethreads=%d runqueue=%d [",
+        (long long)((now - start) / 1000000), procs, sched.npidle.load(std::memory_order_relaxed),
+        (long long)(sched.mnext - sched.nmfreed), sched.nmspinning.load(std::memory_order_relaxed),
+        sched.nmidle, sched.runqsize.load(std::memory_order_relaxed));
     for (int32_t i = 0; i < procs && n < int(sizeof buf) - 16; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
         uint32_t len = p->runqtail.load(std::memory_order_relaxed) -
@@ -129,6 +129,7 @@ void sysmon() {
     {
         LockGuard g(sched.lock);
         sched.nmsys++;
+        checkdead();  // it no longer counts as a running M
     }
     int idle = 0;
     int64_t delay = kSysmonTickUs;

@@ -111,11 +111,14 @@ bool resetForSleep(G*, void* t) {
 void addtimer(Timer* t) {
     M* m = getm();
     P* p = m != nullptr && m->p != nullptr ? m->p : sched.allp[0].load(std::memory_order_acquire);
+    // Once t is in the heap it may fire at once on another M, and be reused
+    // (sleep) or freed (timer channels): read it before.
+    int64_t when = t->when;
     {
         LockGuard g(p->timersLock);
         push(p, t);
     }
-    wakeTimerSleeper(t->when);
+    wakeTimerSleeper(when);
 }
 
 bool deltimer(Timer* t) {

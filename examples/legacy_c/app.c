@@ -16,6 +16,7 @@
  * Build:  cc app.c $(pkg-config --cflags --libs gort)
  *   or with CMake (find_package(gort), target gort::gort).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +60,12 @@ static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct start_info {
     gort_fn fn;
-    void *arg;
+    void* arg;
     int n;
 };
 
-static void *named_thread(void *p) {
-    struct start_info si = *(struct start_info *)p;
+static void* named_thread(void* p) {
+    struct start_info si = *(struct start_info*)p;
     char name[16];
     free(p);
     snprintf(name, sizeof name, "gort-m%d", si.n);
@@ -73,11 +74,11 @@ static void *named_thread(void *p) {
     return NULL;
 }
 
-static int start_named_thread(const gort_thread_start *ts) {
+static int start_named_thread(const gort_thread_start* ts) {
     pthread_attr_t attr;
     pthread_t t;
     int err;
-    struct start_info *si = malloc(sizeof *si);
+    struct start_info* si = malloc(sizeof *si);
     if (si == NULL) return 12; /* ENOMEM */
     si->fn = ts->fn;
     si->arg = ts->arg;
@@ -96,11 +97,11 @@ static int start_named_thread(const gort_thread_start *ts) {
 /* ------------------------------------------------------------------------
  * Goroutines.
  */
-static gort_chan *ledger_requests; /* long amounts for the ledger goroutine */
-static gort_waitgroup *ledger_done;
+static gort_chan* ledger_requests; /* long amounts for the ledger goroutine */
+static gort_waitgroup* ledger_done;
 
 /* The ledger goroutine: locked to its thread, it owns libledger. */
-static void ledger_server(void *arg) {
+static void ledger_server(void* arg) {
     long amount;
     int ok;
     (void)arg;
@@ -115,14 +116,14 @@ static void ledger_server(void *arg) {
 }
 
 /* A slow device read: blocking C, 5 ms. */
-static void device_read(void *arg) {
+static void device_read(void* arg) {
     usleep(5000);
-    *(long *)arg = 1000;
+    *(long*)arg = 1000;
 }
 
-static gort_waitgroup *readers_done;
+static gort_waitgroup* readers_done;
 
-static void device_reader(void *arg) {
+static void device_reader(void* arg) {
     int i;
     (void)arg;
     for (i = 0; i < 5; i++) {
@@ -136,12 +137,12 @@ static void device_reader(void *arg) {
 /* ------------------------------------------------------------------------
  * The application's own threads: sensors calling into the runtime.
  */
-static void report_reading(void *arg) {
+static void report_reading(void* arg) {
     /* Runs as goroutine code on the sensor's own thread. */
     gort_chan_send(ledger_requests, arg);
 }
 
-static void *sensor_thread(void *arg) {
+static void* sensor_thread(void* arg) {
     long id = (long)arg, i;
     for (i = 0; i < READINGS_PER_SENSOR; i++) {
         long reading = id;
@@ -151,7 +152,7 @@ static void *sensor_thread(void *arg) {
     return NULL;
 }
 
-static void app_main(void *arg) {
+static void app_main(void* arg) {
     pthread_t sensors[N_SENSORS];
     long i;
     (void)arg;
@@ -163,7 +164,8 @@ static void app_main(void *arg) {
 
     gort_waitgroup_add(readers_done, N_DEVICE_READERS);
     for (i = 0; i < N_DEVICE_READERS; i++) gort_go(device_reader, NULL);
-    for (i = 0; i < N_SENSORS; i++) pthread_create(&sensors[i], NULL, sensor_thread, (void *)(i + 1));
+    for (i = 0; i < N_SENSORS; i++)
+        pthread_create(&sensors[i], NULL, sensor_thread, (void*)(i + 1));
 
     for (i = 0; i < N_SENSORS; i++) pthread_join(sensors[i], NULL);
     gort_waitgroup_wait(readers_done);
@@ -204,11 +206,12 @@ int main(void) {
     printf("legacy_c: the thread-start hook started %d named threads\n", threads_started);
     printf("gort stats: GOMAXPROCS=%d goroutines created=%llu live=%llu\n", st.maxprocs,
            (unsigned long long)st.goroutines_created, (unsigned long long)st.goroutines_live);
-    printf("  Ms: total=%llu idle=%llu by hook=%llu native=%llu via template thread=%llu"
-           " exited locked=%llu\n",
-           (unsigned long long)st.ms_total, (unsigned long long)st.ms_idle,
-           (unsigned long long)st.ms_created_hook, (unsigned long long)st.ms_created_native,
-           (unsigned long long)st.template_handoffs, (unsigned long long)st.ms_exited_locked);
+    printf(
+        "  Ms: total=%llu idle=%llu by hook=%llu native=%llu via template thread=%llu"
+        " exited locked=%llu\n",
+        (unsigned long long)st.ms_total, (unsigned long long)st.ms_idle,
+        (unsigned long long)st.ms_created_hook, (unsigned long long)st.ms_created_native,
+        (unsigned long long)st.template_handoffs, (unsigned long long)st.ms_exited_locked);
     printf("  cgocalls=%llu callbacks=%llu foreign threads bound=%llu P retakes=%llu steals=%llu\n",
            (unsigned long long)st.cgocalls, (unsigned long long)st.callbacks,
            (unsigned long long)st.foreign_threads_bound, (unsigned long long)st.p_retakes,

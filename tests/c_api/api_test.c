@@ -27,18 +27,18 @@ static int init_runtime(int procs) {
 enum { kProducers = 8, kPerProducer = 2000 };
 
 struct pc {
-    gort_chan *ch;
-    gort_waitgroup *wg;
+    gort_chan* ch;
+    gort_waitgroup* wg;
 };
 
-static void producer(void *arg) {
-    struct pc *p = arg;
+static void producer(void* arg) {
+    struct pc* p = arg;
     for (long i = 1; i <= kPerProducer; i++) CHECK_OK(gort_chan_send(p->ch, &i));
     gort_waitgroup_done(p->wg);
 }
 
-static void closer(void *arg) {
-    struct pc *p = arg;
+static void closer(void* arg) {
+    struct pc* p = arg;
     gort_waitgroup_wait(p->wg); /* the producers */
     CHECK_OK(gort_chan_close(p->ch));
 }
@@ -94,31 +94,51 @@ static void test_select(void) {
 
 /* ---- a handle released while goroutines block on it ------------------------ */
 
-static void blocked_receiver(void *arg) {
-    gort_chan *ch = arg;
-    int v = 0, ok = 1;
-    CHECK_OK(gort_chan_recv(ch, &v, &ok)); /* woken by close */
-    CHECK_EQ(ok, 0);
+static atomic_int got_value, got_closed, got_invalid, receivers_done;
+
+static void blocked_receiver(void* arg) {
+    gort_chan* ch = arg;
+    int v = 0, ok = -1;
+    int rc = gort_chan_recv(ch, &v, &ok);
+    if (rc == GORT_OK && ok == 1 && v == 42) {
+        atomic_fetch_add(&got_value, 1);
+    } else if (rc == GORT_OK && ok == 0 && v == 0) {
+        atomic_fetch_add(&got_closed, 1); /* was blocked when closed and released */
+    } else if (rc == GORT_EINVAL) {
+        atomic_fetch_add(&got_invalid, 1); /* came after the release */
+    }
+    atomic_fetch_add(&receivers_done, 1);
 }
 
 static void test_release_while_blocked(void) {
-    gort_chan *ch = gort_chan_make(sizeof(int), 0);
+    atomic_store(&got_value, 0);
+    atomic_store(&got_closed, 0);
+    atomic_store(&got_invalid, 0);
+    atomic_store(&receivers_done, 0);
+    gort_chan* ch = gort_chan_make(sizeof(int), 0);
     for (int i = 0; i < 10; i++) CHECK_OK(gort_go(blocked_receiver, ch));
-    gort_sleep(1000000);
+    /* A try_send on an unbuffered channel succeeds only into a blocked
+     * receiver: once it does, receivers are blocking; give the others a
+     * moment to (every outcome below is checked either way). */
+    int v = 42;
+    while (gort_chan_try_send(ch, &v) != GORT_OK) gort_sleep(100000);
+    gort_sleep(10000000);
     CHECK_OK(gort_chan_close(ch));
-    CHECK_OK(gort_chan_release(ch)); /* the receivers still hold it */
-    for (int i = 0; i < 100 && gort_num_goroutine() > 0; i++) gort_sleep(1000000);
-    CHECK_EQ(gort_num_goroutine(), 0);
+    CHECK_OK(gort_chan_release(ch)); /* blocked receivers still hold it */
+    while (atomic_load(&receivers_done) < 10) gort_sleep(1000000);
+    CHECK_EQ(atomic_load(&got_value), 1);
+    CHECK_EQ(atomic_load(&got_value) + atomic_load(&got_closed) + atomic_load(&got_invalid), 10);
+    CHECK_EQ(gort_chan_len(ch), 0); /* the handle is gone */
 }
 
 /* ---- cgocall ----------------------------------------------------------------- */
 
-static void set_errno(void *arg) {
+static void set_errno(void* arg) {
     usleep(1000);
-    errno = *(int *)arg;
+    errno = *(int*)arg;
 }
 
-static void errno_goroutine(void *arg) {
+static void errno_goroutine(void* arg) {
     int want = 4242;
     CHECK_OK(gort_cgocall(set_errno, &want));
     CHECK_EQ(errno, want);
@@ -126,7 +146,7 @@ static void errno_goroutine(void *arg) {
 }
 
 static void test_cgocall(void) {
-    gort_waitgroup *wg = gort_waitgroup_make();
+    gort_waitgroup* wg = gort_waitgroup_make();
     gort_waitgroup_add(wg, 4);
     for (int i = 0; i < 4; i++) gort_go(errno_goroutine, wg);
     CHECK_OK(gort_waitgroup_wait(wg));
@@ -140,13 +160,13 @@ static void test_cgocall(void) {
 /* ---- callbacks from C threads --------------------------------------------- */
 
 static atomic_long callback_sum;
-static void add_one(void *arg) {
+static void add_one(void* arg) {
     (void)arg;
     CHECK(gort_goid() > 0); /* goroutine context */
     atomic_fetch_add(&callback_sum, 1);
 }
 
-static void *c_thread(void *arg) {
+static void* c_thread(void* arg) {
     (void)arg;
     for (int i = 0; i < 100; i++) CHECK_OK(gort_callback(add_one, NULL));
     return NULL;
@@ -166,52 +186,54 @@ static void test_callbacks_from_c_threads(void) {
 
 /* ---- libffi ------------------------------------------------------------------- */
 
-static int64_t add3(int32_t a, int64_t b, double c) { return a + b + (int64_t)c; }
-
-static void on_call(void *ret, void **args, void *ud) {
-    CHECK(gort_goid() > 0);
-    *(int64_t *)ret = *(int32_t *)args[0] * 10 + (ud != NULL);
+static int64_t add3(int32_t a, int64_t b, double c) {
+    return a + b + (int64_t)c;
 }
 
-static void *call_closure(void *code) {
+static void on_call(void* ret, void** args, void* ud) {
+    CHECK(gort_goid() > 0);
+    *(int64_t*)ret = *(int32_t*)args[0] * 10 + (ud != NULL);
+}
+
+static void* call_closure(void* code) {
     int64_t (*fn)(int32_t) = (int64_t(*)(int32_t))code;
     long r = 0;
     for (int i = 0; i < 10; i++) r += (long)fn(i);
-    return (void *)r;
+    return (void*)r;
 }
 
 static void test_ffi(void) {
     int at[3] = {GORT_FFI_INT32, GORT_FFI_INT64, GORT_FFI_DOUBLE};
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_INT64, at, 3);
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_INT64, at, 3);
     CHECK(sig != NULL);
     int32_t a = 1;
     int64_t b = 20;
     double c = 300.0;
-    void *args[3] = {&a, &b, &c};
+    void* args[3] = {&a, &b, &c};
     int64_t ret = 0;
     CHECK_OK(gort_ffi_call(sig, (void (*)(void))add3, &ret, args));
     CHECK_EQ(ret, 321);
     CHECK_OK(gort_ffi_sig_release(sig));
 
     int one = GORT_FFI_INT32;
-    gort_ffi_sig *csig = gort_ffi_sig_make(GORT_FFI_INT64, &one, 1);
+    gort_ffi_sig* csig = gort_ffi_sig_make(GORT_FFI_INT64, &one, 1);
     void (*code)(void) = NULL;
-    gort_ffi_closure *cl = gort_ffi_closure_make(csig, on_call, &one, &code);
+    gort_ffi_closure* cl = gort_ffi_closure_make(csig, on_call, &one, &code);
     CHECK(cl != NULL && code != NULL);
     CHECK_OK(gort_ffi_sig_release(csig)); /* the closure keeps the signature */
     pthread_t t;
-    void *sum = NULL;
-    pthread_create(&t, NULL, call_closure, (void *)code); /* a thread gort never saw */
+    void* sum = NULL;
+    pthread_create(&t, NULL, call_closure, (void*)code); /* a thread gort never saw */
     pthread_join(t, &sum);
-    CHECK_EQ((long)sum, 451); /* sum of i*10+1 for i in 0..9 */
+    CHECK_EQ((long)sum, 460); /* sum of i*10+1 for i in 0..9 */
     CHECK_OK(gort_ffi_closure_release(cl));
 }
 
 /* ---- LockOSThread and run_main ------------------------------------------------- */
 
-static void locked_main(void *arg) {
+static void locked_main(void* arg) {
     pid_t tid = (pid_t)syscall(SYS_gettid);
-    CHECK_EQ(tid, *(pid_t *)arg); /* runs on the calling thread */
+    CHECK_EQ(tid, *(pid_t*)arg); /* runs on the calling thread */
     CHECK_OK(gort_lock_os_thread());
     CHECK_OK(gort_sleep(1000));
     CHECK_EQ((pid_t)syscall(SYS_gettid), tid);
@@ -228,7 +250,7 @@ static void test_run_main(void) {
 
 static void test_fork_exec(void) {
     char arg0[] = "sh", arg1[] = "-c", arg2[] = "exit 3";
-    char *argv[] = {arg0, arg1, arg2, NULL};
+    char* argv[] = {arg0, arg1, arg2, NULL};
     pid_t pid = 0;
     CHECK_OK(gort_fork_exec("/bin/sh", argv, NULL, &pid));
     int status = 0;
@@ -238,12 +260,14 @@ static void test_fork_exec(void) {
 
 /* ---- init/shutdown cycles ------------------------------------------------------ */
 
-static void cycle_work(void *arg) { gort_chan_send(arg, &(int){1}); }
+static void cycle_work(void* arg) {
+    gort_chan_send(arg, &(int){1});
+}
 
 static void test_init_shutdown_cycles(void) {
     for (int i = 0; i < 100; i++) {
         CHECK_OK(init_runtime(1 + i % 3));
-        gort_chan *ch = gort_chan_make(sizeof(int), 0);
+        gort_chan* ch = gort_chan_make(sizeof(int), 0);
         for (int k = 0; k < 10; k++) gort_go(cycle_work, ch);
         int v, ok, got = 0;
         for (int k = 0; k < 10; k++) got += gort_chan_recv(ch, &v, &ok) == GORT_OK && ok;

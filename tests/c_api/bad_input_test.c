@@ -14,37 +14,65 @@
 
 /* ---- shared objects the rows use ---------------------------------------- */
 
-static gort_chan *live_chan;     /* a live channel (cap 1, int elements) */
-static gort_chan *dead_chan;     /* made and released */
-static gort_waitgroup *dead_wg;  /* made and released */
-static gort_mutex *dead_mu;      /* made and released */
-static gort_ffi_sig *dead_sig;   /* made and released */
-static gort_chan *garbage = (gort_chan *)(uintptr_t)0x12345678;
+static gort_chan* live_chan;    /* a live channel (cap 1, int elements) */
+static gort_chan* dead_chan;    /* made and released */
+static gort_waitgroup* dead_wg; /* made and released */
+static gort_mutex* dead_mu;     /* made and released */
+static gort_ffi_sig* dead_sig;  /* made and released */
+static gort_chan* garbage = (gort_chan*)(uintptr_t)0x12345678;
 
-static void noop(void *arg) { (void)arg; }
-static void handler(void *ret, void **args, void *ud) { (void)ret, (void)args, (void)ud; }
+static void noop(void* arg) {
+    (void)arg;
+}
+static void handler(void* ret, void** args, void* ud) {
+    (void)ret, (void)args, (void)ud;
+}
 
 /* ---- rows: before init --------------------------------------------------- */
 
-static int r_go(void) { return gort_go(noop, NULL); }
-static int r_go_ex(void) { return gort_go_ex(NULL, noop, NULL, NULL); }
-static int r_gosched(void) { return gort_gosched(); }
-static int r_sleep(void) { return gort_sleep(1000); }
-static int r_run_main(void) { return gort_run_main(noop, NULL); }
-static int r_lock(void) { return gort_lock_os_thread(); }
-static int r_unlock(void) { return gort_unlock_os_thread(); }
-static int r_gomaxprocs(void) { return gort_gomaxprocs(2); }
-static int r_num_goroutine(void) { return gort_num_goroutine(); }
-static int r_cgocall(void) { return gort_cgocall(noop, NULL); }
-static int r_callback(void) { return gort_callback(noop, NULL); }
-static int r_shutdown(void) { return gort_shutdown(0); }
+static int r_go(void) {
+    return gort_go(noop, NULL);
+}
+static int r_go_ex(void) {
+    return gort_go_ex(NULL, noop, NULL, NULL);
+}
+static int r_gosched(void) {
+    return gort_gosched();
+}
+static int r_sleep(void) {
+    return gort_sleep(1000);
+}
+static int r_run_main(void) {
+    return gort_run_main(noop, NULL);
+}
+static int r_lock(void) {
+    return gort_lock_os_thread();
+}
+static int r_unlock(void) {
+    return gort_unlock_os_thread();
+}
+static int r_gomaxprocs(void) {
+    return gort_gomaxprocs(2);
+}
+static int r_num_goroutine(void) {
+    return gort_num_goroutine();
+}
+static int r_cgocall(void) {
+    return gort_cgocall(noop, NULL);
+}
+static int r_callback(void) {
+    return gort_callback(noop, NULL);
+}
+static int r_shutdown(void) {
+    return gort_shutdown(0);
+}
 static int r_stats(void) {
     gort_stats s;
     return gort_get_stats(&s, sizeof s);
 }
 static int r_fork_exec(void) {
     char arg0[] = "true";
-    char *argv[] = {arg0, NULL};
+    char* argv[] = {arg0, NULL};
     pid_t pid;
     return gort_fork_exec("/bin/true", argv, NULL, &pid);
 }
@@ -63,7 +91,7 @@ static int r_mutex_make(void) {
 static int r_sig_make(void) {
     errno = 0;
     return gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0) == NULL && errno == EPERM ? GORT_ENOTINIT
-                                                                                : GORT_OK;
+                                                                               : GORT_OK;
 }
 static int r_select(void) {
     size_t chosen;
@@ -71,7 +99,7 @@ static int r_select(void) {
 }
 
 struct row {
-    const char *name;
+    const char* name;
     int (*call)(void);
     int want;
 };
@@ -100,8 +128,12 @@ static const struct row not_init[] = {
 
 /* ---- rows: bad input while running ---------------------------------------- */
 
-static int b_go_null(void) { return gort_go(NULL, NULL); }
-static int b_go_ex_null_fn(void) { return gort_go_ex(NULL, NULL, NULL, NULL); }
+static int b_go_null(void) {
+    return gort_go(NULL, NULL);
+}
+static int b_go_ex_null_fn(void) {
+    return gort_go_ex(NULL, NULL, NULL, NULL);
+}
 static int b_go_ex_size0(void) {
     gort_go_opts o;
     memset(&o, 0, sizeof o);
@@ -131,19 +163,33 @@ static int b_go_ex_bigger_struct(void) {
     big.future = 1;
     return gort_go_ex(&big.o, noop, NULL, NULL);
 }
-static int b_run_main_null(void) { return gort_run_main(NULL, NULL); }
-static int b_cgocall_null(void) { return gort_cgocall(NULL, NULL); }
-static int b_callback_null(void) { return gort_callback(NULL, NULL); }
-static int b_gomaxprocs_huge(void) { return gort_gomaxprocs(100000); }
-static int b_set_thread_start(void) { return gort_set_thread_start(NULL); }
-static int b_init_again(void) { return gort_init(NULL); }
-static int b_stats_null(void) { return gort_get_stats(NULL, sizeof(gort_stats)); }
+static int b_run_main_null(void) {
+    return gort_run_main(NULL, NULL);
+}
+static int b_cgocall_null(void) {
+    return gort_cgocall(NULL, NULL);
+}
+static int b_callback_null(void) {
+    return gort_callback(NULL, NULL);
+}
+static int b_gomaxprocs_huge(void) {
+    return gort_gomaxprocs(100000);
+}
+static int b_set_thread_start(void) {
+    return gort_set_thread_start(NULL);
+}
+static int b_init_again(void) {
+    return gort_init(NULL);
+}
+static int b_stats_null(void) {
+    return gort_get_stats(NULL, sizeof(gort_stats));
+}
 static int b_stats_small(void) {
     gort_stats s;
     return gort_get_stats(&s, 8);
 }
 static int b_fork_null_path(void) {
-    char *argv[] = {NULL};
+    char* argv[] = {NULL};
     pid_t pid;
     return gort_fork_exec(NULL, argv, NULL, &pid);
 }
@@ -153,12 +199,12 @@ static int b_fork_null_argv(void) {
 }
 static int b_fork_null_pid(void) {
     char arg0[] = "true";
-    char *argv[] = {arg0, NULL};
+    char* argv[] = {arg0, NULL};
     return gort_fork_exec("/bin/true", argv, NULL, NULL);
 }
 static int b_fork_missing(void) {
     char arg0[] = "x";
-    char *argv[] = {arg0, NULL};
+    char* argv[] = {arg0, NULL};
     pid_t pid;
     int rc = gort_fork_exec("/nonexistent/program", argv, NULL, &pid);
     return rc == GORT_EINVAL && errno == ENOENT ? GORT_EINVAL : GORT_OK;
@@ -183,19 +229,37 @@ static int b_send_dead(void) {
     int v = 1;
     return gort_chan_send(dead_chan, &v);
 }
-static int b_send_null_elem(void) { return gort_chan_send(live_chan, NULL); }
-static int b_try_send_null_elem(void) { return gort_chan_try_send(live_chan, NULL); }
-static int b_recv_dead(void) { return gort_chan_recv(dead_chan, NULL, NULL); }
-static int b_try_recv_garbage(void) { return gort_chan_try_recv(garbage, NULL, NULL); }
+static int b_send_null_elem(void) {
+    return gort_chan_send(live_chan, NULL);
+}
+static int b_try_send_null_elem(void) {
+    return gort_chan_try_send(live_chan, NULL);
+}
+static int b_recv_dead(void) {
+    return gort_chan_recv(dead_chan, NULL, NULL);
+}
+static int b_try_recv_garbage(void) {
+    return gort_chan_try_recv(garbage, NULL, NULL);
+}
 static int b_try_recv_empty(void) {
     int v, ok;
     return gort_chan_try_recv(live_chan, &v, &ok);
 }
-static int b_close_dead(void) { return gort_chan_close(dead_chan); }
-static int b_release_dead(void) { return gort_chan_release(dead_chan); }
-static int b_release_null(void) { return gort_chan_release(NULL); }
-static int b_release_wrong_kind(void) { return gort_chan_release((gort_chan *)dead_wg); }
-static int b_len_dead(void) { return (int)gort_chan_len(dead_chan) == 0 ? GORT_OK : GORT_EINVAL; }
+static int b_close_dead(void) {
+    return gort_chan_close(dead_chan);
+}
+static int b_release_dead(void) {
+    return gort_chan_release(dead_chan);
+}
+static int b_release_null(void) {
+    return gort_chan_release(NULL);
+}
+static int b_release_wrong_kind(void) {
+    return gort_chan_release((gort_chan*)dead_wg);
+}
+static int b_len_dead(void) {
+    return (int)gort_chan_len(dead_chan) == 0 ? GORT_OK : GORT_EINVAL;
+}
 static int b_select_null_cases(void) {
     size_t chosen;
     return gort_select(NULL, 2, 0, &chosen);
@@ -230,78 +294,92 @@ static int b_select_block_empty(void) {
     return gort_select(NULL, 0, 1, &chosen);
 }
 static int b_wg_add_negative(void) {
-    gort_waitgroup *wg = gort_waitgroup_make();
+    gort_waitgroup* wg = gort_waitgroup_make();
     int rc = gort_waitgroup_add(wg, -1);
     gort_waitgroup_release(wg);
     return rc;
 }
 static int b_wg_done_zero(void) {
-    gort_waitgroup *wg = gort_waitgroup_make();
+    gort_waitgroup* wg = gort_waitgroup_make();
     int rc = gort_waitgroup_done(wg);
     gort_waitgroup_release(wg);
     return rc;
 }
-static int b_wg_wait_dead(void) { return gort_waitgroup_wait(dead_wg); }
-static int b_wg_release_dead(void) { return gort_waitgroup_release(dead_wg); }
-static int b_wg_add_null(void) { return gort_waitgroup_add(NULL, 1); }
+static int b_wg_wait_dead(void) {
+    return gort_waitgroup_wait(dead_wg);
+}
+static int b_wg_release_dead(void) {
+    return gort_waitgroup_release(dead_wg);
+}
+static int b_wg_add_null(void) {
+    return gort_waitgroup_add(NULL, 1);
+}
 static int b_mutex_unlock_unlocked(void) {
-    gort_mutex *mu = gort_mutex_make();
+    gort_mutex* mu = gort_mutex_make();
     int rc = gort_mutex_unlock(mu);
     gort_mutex_release(mu);
     return rc;
 }
-static int b_mutex_lock_dead(void) { return gort_mutex_lock(dead_mu); }
-static int b_mutex_release_dead(void) { return gort_mutex_release(dead_mu); }
-static int b_mutex_lock_null(void) { return gort_mutex_lock(NULL); }
+static int b_mutex_lock_dead(void) {
+    return gort_mutex_lock(dead_mu);
+}
+static int b_mutex_release_dead(void) {
+    return gort_mutex_release(dead_mu);
+}
+static int b_mutex_lock_null(void) {
+    return gort_mutex_lock(NULL);
+}
 static int b_sig_bad_type(void) {
     int a = 99;
     errno = 0;
     return gort_ffi_sig_make(GORT_FFI_INT32, &a, 1) == NULL && errno == EINVAL ? GORT_EINVAL
-                                                                                : GORT_OK;
+                                                                               : GORT_OK;
 }
 static int b_sig_void_arg(void) {
     int a = GORT_FFI_VOID;
     errno = 0;
     return gort_ffi_sig_make(GORT_FFI_INT32, &a, 1) == NULL && errno == EINVAL ? GORT_EINVAL
-                                                                                : GORT_OK;
+                                                                               : GORT_OK;
 }
 static int b_sig_null_args(void) {
     errno = 0;
     return gort_ffi_sig_make(GORT_FFI_INT32, NULL, 2) == NULL && errno == EINVAL ? GORT_EINVAL
-                                                                                  : GORT_OK;
+                                                                                 : GORT_OK;
 }
 static int b_sig_too_many(void) {
     int a[200] = {0};
     errno = 0;
     return gort_ffi_sig_make(GORT_FFI_VOID, a, 200) == NULL && errno == EINVAL ? GORT_EINVAL
-                                                                                : GORT_OK;
+                                                                               : GORT_OK;
 }
-static int b_ffi_call_dead(void) { return gort_ffi_call(dead_sig, (void (*)(void))abort, NULL, NULL); }
+static int b_ffi_call_dead(void) {
+    return gort_ffi_call(dead_sig, (void (*)(void))abort, NULL, NULL);
+}
 static int b_ffi_call_null_fn(void) {
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
     int rc = gort_ffi_call(sig, NULL, NULL, NULL);
     gort_ffi_sig_release(sig);
     return rc;
 }
 static int b_ffi_call_null_ret(void) {
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_INT32, NULL, 0);
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_INT32, NULL, 0);
     int rc = gort_ffi_call(sig, (void (*)(void))abort, NULL, NULL);
     gort_ffi_sig_release(sig);
     return rc;
 }
 static int b_ffi_call_null_arg(void) {
     int t = GORT_FFI_INT32;
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_VOID, &t, 1);
-    void *args[1] = {NULL};
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_VOID, &t, 1);
+    void* args[1] = {NULL};
     int rc = gort_ffi_call(sig, (void (*)(void))abort, NULL, args);
     gort_ffi_sig_release(sig);
     return rc;
 }
 static int b_closure_null_handler(void) {
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
     void (*code)(void);
     errno = 0;
-    gort_ffi_closure *c = gort_ffi_closure_make(sig, NULL, NULL, &code);
+    gort_ffi_closure* c = gort_ffi_closure_make(sig, NULL, NULL, &code);
     gort_ffi_sig_release(sig);
     return c == NULL && errno == EINVAL ? GORT_EINVAL : GORT_OK;
 }
@@ -313,15 +391,17 @@ static int b_closure_dead_sig(void) {
                : GORT_OK;
 }
 static int b_closure_release_twice(void) {
-    gort_ffi_sig *sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
     void (*code)(void);
-    gort_ffi_closure *c = gort_ffi_closure_make(sig, handler, NULL, &code);
+    gort_ffi_closure* c = gort_ffi_closure_make(sig, handler, NULL, &code);
     gort_ffi_sig_release(sig); /* the closure keeps it alive */
     int first = gort_ffi_closure_release(c);
     int second = gort_ffi_closure_release(c);
     return first == GORT_OK ? second : GORT_EBUSY;
 }
-static int b_sig_release_dead(void) { return gort_ffi_sig_release(dead_sig); }
+static int b_sig_release_dead(void) {
+    return gort_ffi_sig_release(dead_sig);
+}
 
 static const struct row bad_input[] = {
     {"go(NULL)", b_go_null, GORT_EINVAL},
@@ -387,7 +467,7 @@ static const struct row bad_input[] = {
     {"ffi_sig_release twice", b_sig_release_dead, GORT_EINVAL},
 };
 
-static void run_rows(const struct row *rows, size_t n, const char *what) {
+static void run_rows(const struct row* rows, size_t n, const char* what) {
     for (size_t i = 0; i < n; i++) {
         int got = rows[i].call();
         if (got != rows[i].want) {
@@ -402,7 +482,7 @@ static void run_rows(const struct row *rows, size_t n, const char *what) {
 
 static void test_strerror(void) {
     for (int code = 0; code >= -12; code--) {
-        const char *m = gort_strerror(code);
+        const char* m = gort_strerror(code);
         CHECK(m != NULL && strlen(m) > 0 && strstr(m, "unknown") == NULL);
         for (int other = 0; other > code; other--) CHECK(strcmp(m, gort_strerror(other)) != 0);
     }
@@ -412,7 +492,8 @@ static void test_strerror(void) {
 
 static void test_version(void) {
     CHECK_EQ(gort_version(), GORT_VERSION);
-    CHECK_EQ(GORT_VERSION, GORT_VERSION_MAJOR * 10000 + GORT_VERSION_MINOR * 100 + GORT_VERSION_PATCH);
+    CHECK_EQ(GORT_VERSION,
+             GORT_VERSION_MAJOR * 10000 + GORT_VERSION_MINOR * 100 + GORT_VERSION_PATCH);
 }
 
 static void test_before_init(void) {
@@ -451,8 +532,12 @@ static void test_bad_config(void) {
     CHECK_EQ(gort_num_goroutine(), GORT_ENOTINIT);
 }
 
-static void try_shutdown_in_goroutine(void *arg) { *(int *)arg = gort_shutdown(0); }
-static void try_run_main_in_goroutine(void *arg) { *(int *)arg = gort_run_main(noop, NULL); }
+static void try_shutdown_in_goroutine(void* arg) {
+    *(int*)arg = gort_shutdown(0);
+}
+static void try_run_main_in_goroutine(void* arg) {
+    *(int*)arg = gort_run_main(noop, NULL);
+}
 
 static void test_bad_input_running(void) {
     gort_config c;
@@ -497,7 +582,7 @@ static void test_bad_input_running(void) {
 
     /* Calls that are not allowed on a goroutine. */
     int rc = 0;
-    gort_waitgroup *wg = gort_waitgroup_make();
+    gort_waitgroup* wg = gort_waitgroup_make();
     CHECK_OK(gort_callback(try_shutdown_in_goroutine, &rc));
     CHECK_EQ(rc, GORT_EBUSY);
     CHECK_OK(gort_callback(try_run_main_in_goroutine, &rc));

@@ -11,31 +11,33 @@
 #include "gort.h"
 
 struct api {
-    int (*init)(const gort_config *);
+    int (*init)(const gort_config*);
     int (*shutdown)(int64_t);
-    int (*go)(gort_fn, void *);
-    int (*callback)(gort_fn, void *);
-    gort_chan *(*chan_make)(size_t, size_t);
-    int (*chan_send)(gort_chan *, const void *);
-    int (*chan_recv)(gort_chan *, void *, int *);
-    int (*chan_release)(gort_chan *);
+    int (*go)(gort_fn, void*);
+    int (*callback)(gort_fn, void*);
+    gort_chan* (*chan_make)(size_t, size_t);
+    int (*chan_send)(gort_chan*, const void*);
+    int (*chan_recv)(gort_chan*, void*, int*);
+    int (*chan_release)(gort_chan*);
 };
 
 static struct api api;
 
-static void sender(void *arg) {
+static void sender(void* arg) {
     for (int i = 1; i <= 10; i++) api.chan_send(arg, &i);
 }
 
-static void bump(void *arg) { ++*(int *)arg; }
+static void bump(void* arg) {
+    ++*(int*)arg;
+}
 
-static void *c_thread(void *arg) {
+static void* c_thread(void* arg) {
     api.callback(bump, arg);
     return NULL;
 }
 
-static int mapped(const char *name) {
-    FILE *f = fopen("/proc/self/maps", "r");
+static int mapped(const char* name) {
+    FILE* f = fopen("/proc/self/maps", "r");
     char line[512];
     int found = 0;
     while (f != NULL && fgets(line, sizeof line, f) != NULL) found |= strstr(line, name) != NULL;
@@ -43,25 +45,25 @@ static int mapped(const char *name) {
     return found;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc < 2) return 2;
     for (int round = 0; round < 100; round++) {
-        void *lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+        void* lib = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
         if (lib == NULL) {
             fprintf(stderr, "dlopen: %s\n", dlerror());
             return 1;
         }
-        *(void **)&api.init = dlsym(lib, "gort_init");
-        *(void **)&api.shutdown = dlsym(lib, "gort_shutdown");
-        *(void **)&api.go = dlsym(lib, "gort_go");
-        *(void **)&api.callback = dlsym(lib, "gort_callback");
-        *(void **)&api.chan_make = dlsym(lib, "gort_chan_make");
-        *(void **)&api.chan_send = dlsym(lib, "gort_chan_send");
-        *(void **)&api.chan_recv = dlsym(lib, "gort_chan_recv");
-        *(void **)&api.chan_release = dlsym(lib, "gort_chan_release");
+        *(void**)&api.init = dlsym(lib, "gort_init");
+        *(void**)&api.shutdown = dlsym(lib, "gort_shutdown");
+        *(void**)&api.go = dlsym(lib, "gort_go");
+        *(void**)&api.callback = dlsym(lib, "gort_callback");
+        *(void**)&api.chan_make = dlsym(lib, "gort_chan_make");
+        *(void**)&api.chan_send = dlsym(lib, "gort_chan_send");
+        *(void**)&api.chan_recv = dlsym(lib, "gort_chan_recv");
+        *(void**)&api.chan_release = dlsym(lib, "gort_chan_release");
         CHECK(api.init && api.shutdown && api.go && api.callback && api.chan_make);
         CHECK_OK(api.init(NULL));
-        gort_chan *ch = api.chan_make(sizeof(int), 0);
+        gort_chan* ch = api.chan_make(sizeof(int), 0);
         CHECK_OK(api.go(sender, ch));
         int sum = 0, v, ok;
         for (int i = 0; i < 10; i++) {

@@ -58,8 +58,18 @@ inline void runMain(std::function<void()> f) {
     ASSERT_EQ(rc, kOK);
 }
 
-// spawnAndWait runs f as a goroutine and waits for it to finish.
-void spawnAndWait(std::function<void()> f);
+// spawnAndWait runs f as an ordinary goroutine (not locked to a thread,
+// like Go's main goroutine) and waits for it to finish. A locked goroutine
+// hands its P across threads whenever it blocks, which costs a thread
+// wakeup per block: heavy channel traffic belongs in goroutines.
+inline void spawnAndWait(std::function<void()> f) {
+    Sema done;  // on this stack: Sema allows that (sema.h)
+    spawn([&] {
+        f();
+        done.release();
+    });
+    done.acquire();
+}
 
 // RuntimeTest starts the runtime with procs() Ps (and cgo() mode) and shuts
 // it down after the test, requiring every goroutine to have finished.
@@ -76,15 +86,6 @@ class RuntimeTest : public ::testing::Test {
     }
     void TearDown() override { EXPECT_EQ(gort::shutdown(5'000'000'000), kOK); }
 };
-
-inline void spawnAndWait(std::function<void()> f) {
-    Sema done;
-    spawn([&] {
-        f();
-        done.release();
-    });
-    done.acquire();
-}
 
 // ModeTest runs each test in both thread-creation modes: native
 // (newosproc) and cgo (the thread-start hook).

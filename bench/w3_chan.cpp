@@ -1,0 +1,56 @@
+// W3 chan: ping-pong over two unbuffered channels between the main
+// goroutine and an echo goroutine, like ../shared/anchors/go/w3_chan.go. One
+// round trip = main sends on ping, echo receives and sends on pong, main
+// receives. Reports ns per round trip.
+// Usage: GOMAXPROCS=<n> w3_chan [N]   (default 1000000)
+#include "bench/common.h"
+#include "runtime/chan.h"
+
+namespace {
+
+struct Pair {
+    gort::TypedChan<long> ping, pong;
+};
+
+void echo(void* arg) {
+    auto* p = static_cast<Pair*>(arg);
+    long v;
+    bool ok;
+    while (p->ping.recv(&v, &ok) == gort::kOK && ok) p->pong.send(v);
+    p->pong.close();
+}
+
+double run(long n) {
+    Pair p;
+    gort::go(echo, &p);
+    long v = 0;
+    double t0 = bench::nowNs();
+    for (long i = 0; i < n; i++) {
+        p.ping.send(i);
+        p.pong.recv(&v);
+    }
+    double d = bench::nowNs() - t0;
+    if (v != n - 1) {
+        fprintf(stderr, "w3_chan: last value %ld, want %ld\n", v, n - 1);
+        exit(1);
+    }
+    p.ping.close();
+    bool ok = true;
+    p.pong.recv(&v, &ok);  // echo has finished with both channels
+    return d;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    long n = bench::argOr(argc, argv, 1, 1000000);
+    int procs = bench::procsFromEnv();
+    bench::start(procs);
+    double d = 0;
+    bench::runMain([&] {
+        run(n / 10);  // warm-up
+        d = run(n);
+    });
+    printf("W3-chan %s %.1f ns/roundtrip\n", bench::impl(procs).c_str(), d / double(n));
+    bench::stop();
+}

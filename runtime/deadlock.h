@@ -1,0 +1,36 @@
+// Deadlock detection (deadlock.cpp) and what the rest of the runtime tells
+// it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace gort {
+
+// checkdead reports "all goroutines are asleep - deadlock!" and aborts when
+// a main goroutine exists and nothing can ever run again. sched.lock held.
+void checkdead();
+
+// Threads that run no goroutine (and have no M) are invisible to the M
+// counts checkdead relies on. While such a thread is inside a channel, select
+// or semaphore operation (which may wake a goroutine, or wait to be woken by
+// one), it counts as a running M, so checkdead never sees the moment between
+// its taking a waiter off a queue and readying it as "everyone is asleep".
+extern std::atomic<int32_t> nplainActive;
+
+class PlainThreadScope {
+  public:
+    explicit PlainThreadScope(bool plain) : on_(plain) {
+        if (on_) nplainActive.fetch_add(1, std::memory_order_seq_cst);
+    }
+    ~PlainThreadScope() {
+        if (on_) nplainActive.fetch_sub(1, std::memory_order_seq_cst);
+    }
+    PlainThreadScope(const PlainThreadScope&) = delete;
+    PlainThreadScope& operator=(const PlainThreadScope&) = delete;
+
+  private:
+    bool on_;
+};
+
+}  // namespace gort

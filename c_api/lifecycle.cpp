@@ -151,6 +151,9 @@ GORT_API int gort_get_stats(gort_stats* s, size_t size) {
     out.extra_ms_in_use = r.extraMsInUse;
     out.p_retakes = r.pRetakes;
     out.steals = r.steals;
+    out.thread_create_retries = r.threadCreateRetries;
+    out.extra_ms_pooled = r.extraMsPooled;
+    out.handoffs = r.handoffs;
     memcpy(s, &out, out.struct_size);
     return GORT_OK;
 }

@@ -272,6 +272,10 @@ typedef struct gort_stats {
     uint64_t ms_exited_locked, thread_create_failures;
     uint64_t cgocalls, callbacks, foreign_threads_bound, extra_ms_in_use;
     uint64_t p_retakes, steals;
+    /* Since 0.1 (check struct_size): */
+    uint64_t thread_create_retries; /* EAGAIN retries of thread creation */
+    uint64_t extra_ms_pooled;       /* extra Ms waiting for a foreign thread */
+    uint64_t handoffs;              /* Ps handed from a blocked M to another */
 } gort_stats;
 
 /* gort_get_stats fills *s (size: sizeof *s as the caller knows it). */

@@ -15,6 +15,7 @@
 
 #include "bridge/callback.h"
 #include "bridge/cgocall.h"
+#include "runtime/chan.h"
 #include "runtime/sema.h"
 #include "runtime/stats.h"
 #include "runtime/sync.h"
@@ -108,30 +109,28 @@ TEST_P(Callback, GoroutineCountsInsideAndOutside) {
     EXPECT_EQ(after, 0);
 }
 
-// A callback blocks (waits for another goroutine) and exchanges values with
-// it: the C thread blocks, the scheduler does not.
-TEST_P(Callback, CallbackBlocksAndExchangesValues) {
-    Sema ping, pong;
-    int values[10] = {};
-    std::atomic<int> echoed{0};
+// Go's TestBlocking: a callback on a C thread exchanges 10 values with
+// another goroutine over unbuffered channels: the callback blocks, the C
+// thread blocks, the scheduler does not.
+TEST_P(Callback, CallbackExchangesValuesOverUnbufferedChannels) {
+    int echoed[10] = {};
     onCThread([&] {
         cb([&] {
-            spawn([&] {
+            TypedChan<int> ping, pong;
+            spawn([ping, pong]() mutable {  // copies hold references
                 for (int i = 0; i < 10; i++) {
-                    ping.acquire();
-                    values[i] = i * i;
-                    echoed.fetch_add(1);
-                    pong.release();
+                    int v = 0;
+                    ping.recv(&v);
+                    pong.send(v * v);
                 }
             });
             for (int i = 0; i < 10; i++) {
-                ping.release();
-                pong.acquire();
-                EXPECT_EQ(values[i], i * i);
+                EXPECT_EQ(ping.send(i), kOK);
+                EXPECT_EQ(pong.recv(&echoed[i]), kOK);
             }
         });
     });
-    EXPECT_EQ(echoed.load(), 10);
+    for (int i = 0; i < 10; i++) EXPECT_EQ(echoed[i], i * i);
 }
 
 // Go's TestParallelSleep: a goroutine sleeps 1 s in C; meanwhile a callback

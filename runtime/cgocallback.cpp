@@ -40,11 +40,6 @@ namespace {
 // context made below them.
 constexpr size_t kGap = 512;
 
-void countGoroutine(P* p, bool exit) {
-    auto& c = exit ? p->gexited : p->gcreated;
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
 // nestedSchedule is the scheduler context g0 gets on gp's stack during a
 // callback: entered only when gp blocks, it schedules gp (locked to this M)
 // until gp resumes for good and leaves it suspended.
@@ -152,7 +147,7 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         m = getm();  // the same M: gp is locked to it
     }
     if (countG) {
-        countGoroutine(m->p, false);
+        m->p->countCreated();
         gp->system = false;  // a user goroutine while it runs the callback
     }
     try {
@@ -164,7 +159,7 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         fatalf("unhandled C++ exception in a callback (goroutine %lld)", (long long)gp->goid);
     }
     if (countG) {
-        countGoroutine(m->p, true);
+        m->p->countExited();
         gp->system = true;
     }
 

@@ -106,23 +106,6 @@ M* oneNewExtraM() {
     return m;
 }
 
-// unlinkAllm takes m out of allm (sched.lock held).
-void unlinkAllm(M* m) {
-    M* prev = nullptr;
-    for (M* cur = sched.allm.load(std::memory_order_relaxed); cur != nullptr; cur = cur->alllink) {
-        if (cur == m) {
-            if (prev == nullptr) {
-                sched.allm.store(m->alllink, std::memory_order_release);
-            } else {
-                prev->alllink = m->alllink;
-            }
-            sched.nmfreed++;
-            return;
-        }
-        prev = cur;
-    }
-}
-
 // releaseP gives back the P a thread reserved when its last callback
 // returned (it waits in Psyscall as m->oldp).
 void releaseP(M* m) {
@@ -228,7 +211,7 @@ void extramFreeAll() {
             sched.extram = m->schedlink;
             {
                 LockGuard g2(sched.lock);
-                unlinkAllm(m);
+                allmRemove(m);
             }
             freeExtraG(m->curg);
             mfree(m);
@@ -242,7 +225,7 @@ void extramFreeAll() {
     for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr;) {
         M* next = m->alllink;
         if (m->isExtra) {
-            unlinkAllm(m);
+            allmRemove(m);
             m->oldp = nullptr;  // the Ps are about to be freed
             m->p = nullptr;
             freeExtraG(m->curg);  // revival gives it a new one

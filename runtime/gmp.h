@@ -178,6 +178,11 @@ struct alignas(64) P {
     // numGoroutine.
     std::atomic<int64_t> gcreated{0};
     std::atomic<int64_t> gexited{0};
+    void countCreated() { bump(gcreated); }
+    void countExited() { bump(gexited); }
+    static void bump(std::atomic<int64_t>& c) {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 
     // Timers (timers.cpp): a 4-ary min-heap on `when`, under timersLock.
     Mutex timersLock;

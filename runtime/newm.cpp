@@ -172,20 +172,7 @@ void newmFailed(M* mp, int err) {
                 pidleput(p);
             }
         }
-        // Unlink from allm.
-        M* prev = nullptr;
-        for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
-            if (m == mp) {
-                if (prev == nullptr) {
-                    sched.allm.store(m->alllink, std::memory_order_release);
-                } else {
-                    prev->alllink = m->alllink;
-                }
-                break;
-            }
-            prev = m;
-        }
-        sched.nmfreed++;
+        allmRemove(mp);
     }
     mfree(mp);
     // Work may have gone to the global queue just as the last M went idle:
@@ -202,6 +189,30 @@ void newmFailed(M* mp, int err) {
 void templateThread();
 
 }  // namespace
+
+void allmRemove(M* m) {
+    M* prev = nullptr;
+    M* cur = sched.allm.load(std::memory_order_relaxed);
+    for (; cur != nullptr && cur != m; cur = cur->alllink) prev = cur;
+    if (cur == nullptr) fatal("m not found in allm");
+    if (prev == nullptr) {
+        sched.allm.store(m->alllink, std::memory_order_release);
+    } else {
+        prev->alllink = m->alllink;
+    }
+    sched.nmfreed++;
+    // Its counters live on in the totals.
+    sched.ncgocallDead.fetch_add(m->ncgocall.load(std::memory_order_relaxed),
+                                 std::memory_order_relaxed);
+    sched.ncallbackDead.fetch_add(m->ncallback.load(std::memory_order_relaxed),
+                                  std::memory_order_relaxed);
+}
+
+void msysinit(M* m) {
+    LockGuard g(sched.lock);
+    sched.nmsys++;
+    checkdead();  // it no longer counts as a running M
+}
 
 void mcommoninit(M* m) {
     m->gen = runtimeGen.load(std::memory_order_relaxed);
@@ -297,21 +308,8 @@ void mexit(M* m) {
     unminit(m);
     {
         LockGuard g(sched.lock);
-        M* prev = nullptr;
-        M* cur = sched.allm.load(std::memory_order_relaxed);
-        for (; cur != nullptr && cur != m; cur = cur->alllink) prev = cur;
-        if (cur == nullptr) fatal("m not found in allm");
-        if (prev == nullptr) {
-            sched.allm.store(m->alllink, std::memory_order_release);
-        } else {
-            prev->alllink = m->alllink;
-        }
+        allmRemove(m);
         if (m->isTemplate || m->isSysmon) sched.nmsys--;
-        sched.nmfreed++;
-        sched.ncgocallDead.fetch_add(m->ncgocall.load(std::memory_order_relaxed),
-                                     std::memory_order_relaxed);
-        sched.ncallbackDead.fetch_add(m->ncallback.load(std::memory_order_relaxed),
-                                      std::memory_order_relaxed);
         if (m->origin == MOrigin::native || threadStartHookIsDefault) {
             sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
         }
@@ -372,11 +370,7 @@ namespace {
 void templateThread() {
     M* m = getm();
     m->isTemplate = true;
-    {
-        LockGuard g(sched.lock);
-        sched.nmsys++;
-        checkdead();  // it no longer counts as a running M
-    }
+    msysinit(m);
     auto& h = sched.newmHandoff;
     h.lock.lock();
     for (;;) {

@@ -238,8 +238,7 @@ void gdestroy(M* m, G* prev) {
     if (prev->system) {
         sched.nsysg.fetch_sub(1, std::memory_order_relaxed);
     } else {
-        P* p = m->p;
-        p->gexited.store(p->gexited.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        m->p->countExited();
     }
 #if defined(GORT_TSAN)
     __tsan_destroy_fiber(prev->ctx.tsanFiber);
@@ -507,8 +506,7 @@ G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
     if (opts.system) {
         sched.nsysg.fetch_add(1, std::memory_order_relaxed);
     } else if (p != nullptr) {
-        p->gcreated.store(p->gcreated.load(std::memory_order_relaxed) + 1,
-                          std::memory_order_relaxed);
+        p->countCreated();
     } else {
         sched.gcreatedNoP.fetch_add(1, std::memory_order_relaxed);
     }

@@ -136,6 +136,11 @@ void minit(M* m);
 void minitG0(M* m);
 void unminit(M* m);
 void mcommoninit(M* m);
+// allmRemove takes m out of allm, counting it freed (sched.lock held).
+void allmRemove(M* m);
+// msysinit marks the calling M as a system M (sysmon, template thread):
+// never counted as running by deadlock detection.
+void msysinit(M* m);
 void mfree(M* m);
 
 // ---- LockOSThread (lockosthread.cpp) -------------------------------------

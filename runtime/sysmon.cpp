@@ -126,11 +126,7 @@ void schedtrace(int64_t now, int64_t start) {
 void sysmon() {
     M* m = getm();
     m->isSysmon = true;
-    {
-        LockGuard g(sched.lock);
-        sched.nmsys++;
-        checkdead();  // it no longer counts as a running M
-    }
+    msysinit(m);
     int idle = 0;
     int64_t delay = kSysmonTickUs;
     int64_t start = nanotime(), lastTrace = start;

@@ -127,9 +127,11 @@ void allgadd(G* gp) {
     LockGuard g(sched.allglock);
     if (sched.allglen == sched.allgcap) {
         int64_t cap = sched.allgcap == 0 ? 1024 : sched.allgcap * 2;
-        auto** n = static_cast<G**>(malloc(size_t(cap) * sizeof(G*)));
+        constexpr size_t kSlot = sizeof(sched.allgs[0]);  // NOLINT(bugprone-sizeof-expression)
+        auto** n =
+            static_cast<G**>(malloc(size_t(cap) * kSlot));  // NOLINT(bugprone-sizeof-expression)
         if (n == nullptr) fatal("out of memory growing allgs");
-        if (sched.allglen > 0) memcpy(n, sched.allgs, size_t(sched.allglen) * sizeof(G*));
+        if (sched.allglen > 0) memcpy(n, sched.allgs, size_t(sched.allglen) * kSlot);
         G** old = sched.allgs;
         sched.allgs = n;  // dumps read without the lock: publish the full copy
         sched.allgcap = cap;

@@ -71,7 +71,8 @@ void updateTimer0When(P* p) {
 void push(P* p, Timer* t) {
     if (p->ntimers == p->timersCap) {
         int32_t cap = p->timersCap == 0 ? 16 : p->timersCap * 2;
-        auto** n = static_cast<Timer**>(realloc(p->timers, size_t(cap) * sizeof(Timer*)));
+        constexpr size_t kSlot = sizeof(Timer*);  // NOLINT(bugprone-sizeof-expression)
+        auto** n = static_cast<Timer**>(realloc(p->timers, size_t(cap) * kSlot));
         if (n == nullptr) fatal("out of memory growing a timer heap");
         p->timers = n;
         p->timersCap = cap;

@@ -56,7 +56,7 @@ int main() {
     gort::RuntimeStats s;
     gort::readStats(&s);
     std::printf("total %d, Ms created %llu, work steals %llu\n", total,
-                (unsigned long long)(s.msCreatedNative + s.msCreatedHook),
+                static_cast<unsigned long long>(s.msCreatedNative) + s.msCreatedHook,
                 (unsigned long long)s.steals);
     return gort::shutdown(1'000'000'000) == gort::kOK && total == kGoroutines ? 0 : 1;
 }

@@ -2,9 +2,9 @@
 // extra-M list, and Go 1.21's binding of an extra M to its C thread).
 //
 // A thread created by C, or the application's main thread, has no M. To run
-// goroutine code there, needm gives it one: a spare from the pool, or a new
-// one (allocating an M needs no M here, so entering never waits for
-// anything). Each extra M owns one goroutine of its own, which runs the
+// goroutine code there, needm gives it one: a spare from the pool, which
+// always keeps one ready (as Go's newextram does; and allocating one needs
+// no M or thread here, so entering never waits for anything). Each extra M owns one goroutine of its own, which runs the
 // thread's callbacks; between callbacks it sits in a system call (Gsyscall)
 // and does not count as a user goroutine.
 //
@@ -106,6 +106,14 @@ M* oneNewExtraM() {
     return m;
 }
 
+// extramPut adds m to the pool of spare extra Ms.
+void extramPut(M* m) {
+    LockGuard g(sched.extraLock);
+    m->schedlink = sched.extram;
+    sched.extram = m;
+    sched.extraMCount++;
+}
+
 // releaseP gives back the P a thread reserved when its last callback
 // returned (it waits in Psyscall as m->oldp).
 void releaseP(M* m) {
@@ -133,11 +141,13 @@ void extraMExit(void* v) {
 
 void extramInit() {
     sched.extraKeyValid = pthread_key_create(&sched.extraKey, extraMExit) == 0;
+    extramPut(oneNewExtraM());  // the first spare (Go's newextram at start)
 }
 
 M* needm(bool bind) {
     BlockSignals b;
     M* m;
+    bool empty;
     {
         LockGuard g(sched.extraLock);
         m = sched.extram;
@@ -145,8 +155,11 @@ M* needm(bool bind) {
             sched.extram = m->schedlink;
             sched.extraMCount--;
         }
+        empty = sched.extram == nullptr;
     }
     if (m == nullptr) m = oneNewExtraM();
+    // Keep a spare ready for the next thread (Go's needextram/newextram).
+    if (empty) extramPut(oneNewExtraM());
     m->schedlink = nullptr;
     sched.extraMInUse.fetch_add(1, std::memory_order_relaxed);
     stats().foreignThreadsBound.fetch_add(1, std::memory_order_relaxed);
@@ -168,10 +181,7 @@ void dropm(M* m) {
     setm(nullptr);
     m->procid = 0;
     sched.extraMInUse.fetch_sub(1, std::memory_order_relaxed);
-    LockGuard g(sched.extraLock);
-    m->schedlink = sched.extram;
-    sched.extram = m;
-    sched.extraMCount++;
+    extramPut(m);
 }
 
 M* validm() {

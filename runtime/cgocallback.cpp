@@ -25,8 +25,9 @@
 // on gp's stack by a blocking callback is simply abandoned: it holds
 // nothing.
 //
-// Callbacks nest: C -> gort -> C -> gort ..., each level below the last, on
-// both stacks.
+// Callbacks nest: C -> gort -> C -> gort ..., each level below the last on
+// the thread's stack (cgocall calls C directly from a goroutine that runs
+// there); g0 and gp swap places once, at the outermost level.
 #include <exception>
 #include <utility>
 
@@ -128,10 +129,18 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     bool wasIncgo = m->incgo;
     G* outerMain = isMain ? sched.maing.load(std::memory_order_relaxed) : nullptr;
 
-    char* top = gp->syscallctx != nullptr ? static_cast<char*>(gp->syscallctx) - kGap
-                                          : reinterpret_cast<char*>(gp->stack.hi);
-    g0->ctx.fctx = make_fcontext(top, 0, nestedSchedule);
-    swapIdentity(g0->ctx, gp->ctx);
+    // The first level swaps g0 and gp. A nested callback (C called from a
+    // callback calls back) finds them swapped: gp already runs on this
+    // stack, and g0's scheduler context on gp's stack serves it as is (gp's
+    // own stack has not grown meanwhile).
+    bool first = !gp->onNativeStack;
+    if (first) {
+        char* top = gp->syscallctx != nullptr ? static_cast<char*>(gp->syscallctx) - kGap
+                                              : reinterpret_cast<char*>(gp->stack.hi);
+        g0->ctx.fctx = make_fcontext(top, 0, nestedSchedule);
+        swapIdentity(g0->ctx, gp->ctx);
+        gp->onNativeStack = true;
+    }
     m->incgo = false;
     m->lockedInt++;
     dolockOSThread(m, gp);
@@ -175,9 +184,12 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         m->lockedg = nullptr;
         gp->lockedm = nullptr;
     }
-    swapIdentity(g0->ctx, gp->ctx);
+    if (first) {
+        swapIdentity(g0->ctx, gp->ctx);
+        gp->onNativeStack = false;
+        g0->ctx.fctx = outerG0;
+    }
     m->incgo = wasIncgo;
-    g0->ctx.fctx = outerG0;
     return kOK;
 }
 

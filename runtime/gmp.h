@@ -72,6 +72,7 @@ struct G {
     // cgo.
     int cgoErrno = 0;                 // errno left by the last cgocall
     fcontext_t syscallctx = nullptr;  // this G's context while it is in C
+    bool onNativeStack = false;       // runs on its M's thread stack (a callback)
 
     // Hooks for layers above (Python): run on this G's stack right before it
     // switches out and right after it switches in.
@@ -132,6 +133,9 @@ struct M {
     bool exitThread = false;
     void* sigaltstack = nullptr;  // alternate signal stack we installed
     size_t g0StackSize = 0;       // OS stack size recorded at creation
+    void* g0sp0 = nullptr;        // g0's frame where the thread entered the runtime
+    fcontext_t cgoctx = nullptr;  // the persistent C context (bridge/cgocall.cpp)
+    bool cgoctxChecked = false;   // whether the thread's stack allows one
 
     // Switch bookkeeping: the G that switched away from this M's thread and
     // what to do with it once its context is saved (Go's mcall function).

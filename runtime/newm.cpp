@@ -287,6 +287,7 @@ int newm1(M* mp) {
 }
 
 void mstart(M* m) {
+    m->g0sp0 = __builtin_frame_address(0);
     setm(m);
     minit(m);
     if (m->mstartfn != nullptr) m->mstartfn();

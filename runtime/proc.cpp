@@ -501,6 +501,7 @@ G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
     gp->affinity = nullptr;
     gp->cgoErrno = 0;
     gp->syscallctx = nullptr;
+    gp->onNativeStack = false;
     gp->param = nullptr;
     gp->waiting = nullptr;
     if (opts.system) {

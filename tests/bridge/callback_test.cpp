@@ -348,6 +348,35 @@ TEST_P(Callback, NestsToDepth100) {
     EXPECT_EQ(fromC.wrongThread, 0);
 }
 
+// C code that a callback calls gets the thread's own stack too, at every
+// depth: 1 MiB of locals in C called from a callback inside C called from
+// a goroutine (whose own stack is 128 KiB).
+__attribute__((noinline)) void bigCFrame(void* p) {
+    volatile char buf[1 << 20];
+    memset(const_cast<char*>(buf), 3, sizeof buf);
+    *static_cast<long*>(p) += buf[777];
+}
+
+TEST_P(Callback, NestedCGetsTheThreadStack) {
+    long sum = 0;
+    runMain([&] {
+        spawnAndWait([&] {
+            cgocall(
+                [](void* p) {
+                    callback(
+                        [](void* q) {
+                            cgocall(bigCFrame, q);
+                            gosched();  // and it may still yield in between
+                            cgocall(bigCFrame, q);
+                        },
+                        p);
+                },
+                &sum);
+        });
+    });
+    EXPECT_EQ(sum, 6);
+}
+
 // Go's NeedmDeadlock: threads enter the runtime (binding and releasing an
 // M each time) while 10 other threads send them signals as fast as they
 // can; a watchdog fails the test instead of letting it hang.

@@ -309,12 +309,15 @@ void gosched() {
     }
     M* m = gp->m;
     if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
-    // Yield to the local queue, except every 61st time: then through the
-    // global queue, so yielding goroutines spread over the Ps (Go always
-    // uses the global queue, at the cost of a lock per yield). The tick is
-    // offset from schedule()'s own look at the global queue (tick % 61 ==
-    // 0), which would otherwise take the yielder straight back.
-    G* next = m->p->schedtick % 61 == 30 ? nullptr : fastNext(m);
+    // Yield to the local queue, except every 61st time when there are
+    // other Ps: then through the global queue, so yielding goroutines spread
+    // over the Ps (Go always uses the global queue, at the cost of a lock
+    // per yield). The tick is offset from schedule()'s own look at the
+    // global queue (tick % 61 == 0), which would otherwise take the yielder
+    // straight back.
+    bool spread =
+        m->p->schedtick % 61 == 30 && sched.gomaxprocs.load(std::memory_order_relaxed) > 1;
+    G* next = spread ? nullptr : fastNext(m);
     leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
     if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
 }

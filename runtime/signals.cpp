@@ -75,8 +75,11 @@ void resetsig() {
 }
 
 void minitSignalStack(M* m) {
+    // A C thread may have an alternate stack of its own: adopt it. A new
+    // pthread starts without one (Linux clears it on clone), so the runtime's
+    // own threads skip the question.
     stack_t cur;
-    if (sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;  // adopt
+    if (m->isExtra && sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;
     void* mem = malloc(kSigStackSize);
     if (mem == nullptr) return;
     stack_t ss{};

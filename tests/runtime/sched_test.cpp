@@ -400,3 +400,36 @@ TEST(SchedInit, RepeatedInitShutdownCycles) {
 
 }  // namespace
 }  // namespace gort::testing
+
+namespace gort::testing {
+namespace {
+
+// Config::schedtraceMs prints Go's schedtrace lines to stderr.
+TEST(SchedTrace, PrintsSchedulerLines) {
+    ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+    EXPECT_EXIT(
+        {
+            Config c;
+            c.maxprocs = 2;
+            c.schedtraceMs = 5;
+            if (init(c) != kOK) _exit(2);
+            runMain([] {
+                WaitGroup wg;
+                wg.add(4);
+                for (int i = 0; i < 4; i++) {
+                    spawn([&] {
+                        sleep(10'000'000);
+                        wg.done();
+                    });
+                }
+                wg.wait();
+            });
+            _exit(shutdown(1'000'000'000) == kOK ? 0 : 3);
+        },
+        ::testing::ExitedWithCode(0),
+        "SCHED [0-9]+ms: gomaxprocs=2 idleprocs=[0-9]+ threads=[0-9]+ spinningthreads=[0-9]+ "
+        "idlethreads=[0-9]+ runqueue=[0-9]+ \\[[0-9]+ [0-9]+\\]");
+}
+
+}  // namespace
+}  // namespace gort::testing

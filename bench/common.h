@@ -59,6 +59,26 @@ void runMain(F f) {
     ctx.done.acquire();
 }
 
+// runWorkload is the main() of a benchmark whose run(n) returns the
+// nanoseconds n units took: it starts the runtime with $GOMAXPROCS Ps, runs
+// n/10 units as a warm-up and then n units on an ordinary goroutine, and
+// prints `workload gort-P<N> <ns per unit> unit`.
+template <class F>
+int runWorkload(int argc, char** argv, long defaultN, const char* workload, const char* unit,
+                F run) {
+    long n = argOr(argc, argv, 1, defaultN);
+    int procs = procsFromEnv();
+    start(procs);
+    double d = 0;
+    runMain([&] {
+        run(n / 10);
+        d = run(n);
+    });
+    printf("%s %s %.1f %s\n", workload, impl(procs).c_str(), d / double(n), unit);
+    stop();
+    return 0;
+}
+
 // statusKB reads a "Name:   N kB" field of /proc/self/status, in bytes.
 inline long procStatusBytes(const char* field) {
     FILE* f = fopen("/proc/self/status", "r");

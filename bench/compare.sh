@@ -93,6 +93,7 @@ for (w, impl, unit), xs in ours.items():
     v = median(xs)
     n = threads(impl)
     suffix = impl[len("gort-"):]
+    suffix = re.sub(r"^gthread", "gothread", suffix)  # W5: the anchors' name for it
     go = theirs.get((w, "go-" + suffix))
     if go is None:
         go = next(((k[1], x) for k, x in theirs.items() if k[0] == w and k[1].startswith("go") and threads(k[1]) == n), None)

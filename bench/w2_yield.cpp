@@ -32,14 +32,5 @@ double run(long n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    long n = bench::argOr(argc, argv, 1, 10000000);
-    int procs = bench::procsFromEnv();
-    bench::start(procs);
-    double d = 0;
-    bench::runMain([&] {
-        run(n / 10);  // warm-up
-        d = run(n);
-    });
-    printf("W2-yield %s %.1f ns/yield\n", bench::impl(procs).c_str(), d / double(n));
-    bench::stop();
+    return bench::runWorkload(argc, argv, 10000000, "W2-yield", "ns/yield", run);
 }

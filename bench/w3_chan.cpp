@@ -43,14 +43,5 @@ double run(long n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    long n = bench::argOr(argc, argv, 1, 1000000);
-    int procs = bench::procsFromEnv();
-    bench::start(procs);
-    double d = 0;
-    bench::runMain([&] {
-        run(n / 10);  // warm-up
-        d = run(n);
-    });
-    printf("W3-chan %s %.1f ns/roundtrip\n", bench::impl(procs).c_str(), d / double(n));
-    bench::stop();
+    return bench::runWorkload(argc, argv, 1000000, "W3-chan", "ns/roundtrip", run);
 }

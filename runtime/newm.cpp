@@ -51,6 +51,7 @@ namespace {
 
 constexpr int64_t kMaxMCount = 10000;  // Go's default thread limit
 constexpr int kCreateTries = 20;
+constexpr int32_t kIdleReserve = 2;  // idle Ms kept ready while locked threads exit
 
 int64_t mcount() {
     return sched.mnext - sched.nmfreed;
@@ -186,6 +187,24 @@ void newmFailed(M* mp, int err) {
     }
 }
 
+// newmAbandon undoes a newm asked for while the runtime stops, after the
+// template thread has gone: no thread is wanted any more.
+void newmAbandon(M* mp) {
+    if (mp->mstartfn == mspinning) {
+        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    {
+        LockGuard g(sched.lock);
+        if (P* p = mp->nextp) {
+            mp->nextp = nullptr;
+            runqdrain(p);
+            pidleput(p);
+        }
+        allmRemove(mp);
+    }
+    mfree(mp);
+}
+
 void templateThread();
 
 }  // namespace
@@ -248,16 +267,23 @@ int newm(void (*fn)(), P* p) {
     if (cur != nullptr && (cur->lockedExt != 0 || cur->incgo)) {
         // This thread may be tainted: let the template thread do it.
         auto& h = sched.newmHandoff;
-        LockGuard g(h.lock);
-        if (h.haveTemplateThread.load(std::memory_order_acquire) == 0) {
-            fatal("on a locked thread with no template thread");
+        {
+            LockGuard g(h.lock);
+            if (h.haveTemplateThread.load(std::memory_order_acquire) != 0) {
+                mp->schedlink = h.newm;
+                h.newm = mp;
+                if (h.waiting) {
+                    h.waiting = false;
+                    h.wake.wakeup();
+                }
+                return 0;
+            }
+            // The template thread exits only when the runtime stops.
+            if (!sched.stopping.load(std::memory_order_acquire)) {
+                fatal("on a locked thread with no template thread");
+            }
         }
-        mp->schedlink = h.newm;
-        h.newm = mp;
-        if (h.waiting) {
-            h.waiting = false;
-            h.wake.wakeup();
-        }
+        newmAbandon(mp);
         return 0;
     }
     return newm1(mp);
@@ -302,7 +328,18 @@ void mstart(M* m) {
 }
 
 void mexit(M* m) {
+    // A thread that dies with its locked goroutine is one thread fewer for
+    // the goroutines after it: ask the template thread for a replacement
+    // now, kept idle (up to kIdleReserve), so that the next one to need an M
+    // finds it ready instead of waiting for a thread to be created. Go
+    // creates it only on demand, on the critical path.
+    bool replace = false;
+    if (m->lockedExt != 0 && !sched.stopping.load(std::memory_order_acquire)) {
+        LockGuard g(sched.lock);
+        replace = sched.nmidle < kIdleReserve;
+    }
     if (m->p != nullptr) handoffp(releasep(m));
+    if (replace) newm(nullptr, nullptr);  // through the template thread: we are locked
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, nullptr);

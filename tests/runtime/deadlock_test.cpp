@@ -258,6 +258,7 @@ TEST(Deadlock, ForeignThreadBoundToTheRuntimeMayStillCallIn) {
     int got = 0;
     static std::atomic<bool> bound{false};
     static TypedChan<int> c;
+    bound = false;
     std::thread t;
     runWatched(
         2,

@@ -161,6 +161,13 @@ struct HookRecord {
     std::atomic<int> started{0};     // threads the hook created
     std::atomic<int> finished{0};    // of those, returned from ts->fn
     std::atomic<int> failAfter{-1};  // fail every call after this many
+
+    void reset() {  // for --gtest_repeat: the last run's threads have all finished
+        calls.store(0);
+        started.store(0);
+        finished.store(0);
+        failAfter.store(-1);
+    }
 };
 HookRecord* hookRecord;
 
@@ -191,6 +198,7 @@ int countingHook(const ThreadStart* ts) {
 
 TEST(NewmHook, CustomHookSeesOneThreadStartPerM) {
     static HookRecord rec;  // the hook's threads may outlive this frame
+    rec.reset();
     hookRecord = &rec;
     setThreadStartHook(countingHook, false);
     Config c;
@@ -220,7 +228,8 @@ TEST(NewmHook, CustomHookSeesOneThreadStartPerM) {
 }
 
 TEST(NewmHook, FailingHookIsSurvived) {
-    static HookRecord rec;   // the hook's threads may outlive this frame
+    static HookRecord rec;  // the hook's threads may outlive this frame
+    rec.reset();
     rec.failAfter.store(3);  // template thread, sysmon, one worker
     hookRecord = &rec;
     setThreadStartHook(countingHook, false);

@@ -137,6 +137,32 @@ int workerMs(M* except) {
     return n;
 }
 
+// freeUnstartedM undoes allocm for an M whose thread will never run: the
+// work and P it was given go to the global queue and to an idle M (or the
+// idle list), and the M leaves allm.
+void freeUnstartedM(M* mp) {
+    if (mp->mstartfn == mspinning) {
+        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    {
+        LockGuard g(sched.lock);
+        if (P* p = mp->nextp) {
+            // The Ms that exist will find the work; no new thread is tried
+            // from here. (An idle M may have appeared since startm looked.)
+            mp->nextp = nullptr;
+            runqdrain(p);
+            if (M* idle = mget()) {
+                idle->nextp = p;
+                idle->park.wakeup();
+            } else {
+                pidleput(p);
+            }
+        }
+        allmRemove(mp);
+    }
+    mfree(mp);
+}
+
 // newmFailed undoes a newm whose thread could not be created.
 void newmFailed(M* mp, int err) {
     int64_t have;
@@ -154,28 +180,7 @@ void newmFailed(M* mp, int err) {
         // is the end.
         fatal("newosproc");
     }
-    if (mp->mstartfn == mspinning) {
-        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
-    }
-    {
-        LockGuard g(sched.lock);
-        if (P* p = mp->nextp) {
-            // The work this M was to run goes to the global queue, and the
-            // P to an idle M if there is one now (it may have gone idle
-            // since startm looked), else to the idle list: the Ms that exist
-            // will find the work. No new thread is tried from here.
-            mp->nextp = nullptr;
-            runqdrain(p);
-            if (M* idle = mget()) {
-                idle->nextp = p;
-                idle->park.wakeup();
-            } else {
-                pidleput(p);
-            }
-        }
-        allmRemove(mp);
-    }
-    mfree(mp);
+    freeUnstartedM(mp);
     // Work may have gone to the global queue just as the last M went idle:
     // wake one (but do not recurse into thread creation from here: sysmon
     // retries later).
@@ -185,24 +190,6 @@ void newmFailed(M* mp, int err) {
         wakep();
         inFailure = false;
     }
-}
-
-// newmAbandon undoes a newm asked for while the runtime stops, after the
-// template thread has gone: no thread is wanted any more.
-void newmAbandon(M* mp) {
-    if (mp->mstartfn == mspinning) {
-        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
-    }
-    {
-        LockGuard g(sched.lock);
-        if (P* p = mp->nextp) {
-            mp->nextp = nullptr;
-            runqdrain(p);
-            pidleput(p);
-        }
-        allmRemove(mp);
-    }
-    mfree(mp);
 }
 
 void templateThread();
@@ -283,7 +270,7 @@ int newm(void (*fn)(), P* p) {
                 fatal("on a locked thread with no template thread");
             }
         }
-        newmAbandon(mp);
+        freeUnstartedM(mp);  // no thread is wanted any more
         return 0;
     }
     return newm1(mp);

@@ -196,15 +196,23 @@ int countingHook(const ThreadStart* ts) {
     return err;
 }
 
-TEST(NewmHook, CustomHookSeesOneThreadStartPerM) {
-    static HookRecord rec;  // the hook's threads may outlive this frame
+// initWithCountingHook starts the runtime in cgo mode on 2 Ps with
+// countingHook recording into rec, failing every call after failAfter
+// (-1: never).
+int initWithCountingHook(HookRecord& rec, int failAfter) {
     rec.reset();
+    rec.failAfter.store(failAfter);
     hookRecord = &rec;
     setThreadStartHook(countingHook, false);
     Config c;
     c.maxprocs = 2;
     c.cgo = true;
-    ASSERT_EQ(init(c), kOK);
+    return init(c);
+}
+
+TEST(NewmHook, CustomHookSeesOneThreadStartPerM) {
+    static HookRecord rec;  // the hook's threads may outlive this frame
+    ASSERT_EQ(initWithCountingHook(rec, -1), kOK);
     runMain([&] {
         WaitGroup wg;
         wg.add(20);
@@ -228,15 +236,8 @@ TEST(NewmHook, CustomHookSeesOneThreadStartPerM) {
 }
 
 TEST(NewmHook, FailingHookIsSurvived) {
-    static HookRecord rec;  // the hook's threads may outlive this frame
-    rec.reset();
-    rec.failAfter.store(3);  // template thread, sysmon, one worker
-    hookRecord = &rec;
-    setThreadStartHook(countingHook, false);
-    Config c;
-    c.maxprocs = 2;
-    c.cgo = true;
-    ASSERT_EQ(init(c), kOK);
+    static HookRecord rec;                         // the hook's threads may outlive this frame
+    ASSERT_EQ(initWithCountingHook(rec, 3), kOK);  // template thread, sysmon, one worker
     std::atomic<int> ran{0};
     runMain([&] {
         WaitGroup wg;

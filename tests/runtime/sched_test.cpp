@@ -23,41 +23,34 @@ class Sched1 : public RuntimeTest {
     int procs() const override { return 1; }
 };
 
-TEST_F(Sched2, MillionGoroutinesAllComplete) {
-    const int kN = scaled(1'000'000);
+// spawnAndWait spawns n goroutines from the main goroutine and waits for
+// all of them; returns how many ran.
+int spawnAndWait(int n) {
     std::atomic<int> ran{0};
     runMain([&] {
         WaitGroup wg;
-        wg.add(kN);
-        for (int i = 0; i < kN; i++) {
+        wg.add(n);
+        for (int i = 0; i < n; i++) {
             spawn([&] {
                 ran.fetch_add(1, std::memory_order_relaxed);
                 wg.done();
             });
         }
         wg.wait();
-        EXPECT_EQ(ran.load(), kN);
     });
-    EXPECT_EQ(ran.load(), kN);
+    return ran.load();
+}
+
+TEST_F(Sched2, MillionGoroutinesAllComplete) {
+    const int kN = scaled(1'000'000);
+    EXPECT_EQ(spawnAndWait(kN), kN);
     // The last goroutines signal before they exit: they are gone soon after.
     EXPECT_TRUE(waitUntil([] { return numGoroutine() == 0; }));
 }
 
 TEST_F(Sched1, MillionGoroutinesOnOneP) {
     const int kN = scaled(1'000'000);
-    std::atomic<int> ran{0};
-    runMain([&] {
-        WaitGroup wg;
-        wg.add(kN);
-        for (int i = 0; i < kN; i++) {
-            spawn([&] {
-                ran.fetch_add(1, std::memory_order_relaxed);
-                wg.done();
-            });
-        }
-        wg.wait();
-    });
-    EXPECT_EQ(ran.load(), kN);
+    EXPECT_EQ(spawnAndWait(kN), kN);
 }
 
 TEST_F(Sched2, SpawnFromManyGoroutinesAtOnce) {

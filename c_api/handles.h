@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <new>
 
 namespace gort::capi {
 
@@ -22,6 +23,17 @@ enum class Kind : uint8_t { chan = 1, waitgroup = 2, mutex = 3, ffisig = 4, ffic
 // add registers obj (destroyed with destroy(obj)); returns its handle, or
 // null if memory ran out.
 void* handleAdd(Kind k, void* obj, void (*destroy)(void*));
+
+// newHandle makes a default-constructed T and registers it as a handle of
+// kind k; null if memory ran out (nothing is left behind).
+template <class T>
+void* newHandle(Kind k) {
+    auto* obj = new (std::nothrow) T;
+    if (obj == nullptr) return nullptr;
+    void* h = handleAdd(k, obj, [](void* p) { delete static_cast<T*>(p); });
+    if (h == nullptr) delete obj;
+    return h;
+}
 
 // handleAcquire returns the object of a live handle of kind k with an
 // operation reference taken, or null.

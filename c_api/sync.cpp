@@ -1,9 +1,7 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h.
-#include <new>
-
+#include "runtime/sync.h"
 #include "c_api/capi.h"
 #include "c_api/handles.h"
-#include "runtime/sync.h"
 
 using namespace gort;
 using capi::Kind;
@@ -13,15 +11,8 @@ extern "C" {
 
 GORT_API gort_waitgroup* gort_waitgroup_make(void) {
     if (!initialized()) return static_cast<gort_waitgroup*>(capi::ctorFail(kENOTINIT));
-    auto* wg = new (std::nothrow) WaitGroup;
-    void* h = wg != nullptr ? capi::handleAdd(Kind::waitgroup, wg,
-                                              [](void* p) { delete static_cast<WaitGroup*>(p); })
-                            : nullptr;
-    if (h == nullptr) {
-        delete wg;
-        return static_cast<gort_waitgroup*>(capi::ctorFail(kENOMEM));
-    }
-    return static_cast<gort_waitgroup*>(h);
+    void* h = capi::newHandle<WaitGroup>(Kind::waitgroup);
+    return static_cast<gort_waitgroup*>(h != nullptr ? h : capi::ctorFail(kENOMEM));
 }
 
 GORT_API int gort_waitgroup_add(gort_waitgroup* h, int64_t delta) {
@@ -51,15 +42,8 @@ GORT_API int gort_waitgroup_release(gort_waitgroup* h) {
 
 GORT_API gort_mutex* gort_mutex_make(void) {
     if (!initialized()) return static_cast<gort_mutex*>(capi::ctorFail(kENOTINIT));
-    auto* mu = new (std::nothrow) GoMutex;
-    void* h = mu != nullptr ? capi::handleAdd(Kind::mutex, mu,
-                                              [](void* p) { delete static_cast<GoMutex*>(p); })
-                            : nullptr;
-    if (h == nullptr) {
-        delete mu;
-        return static_cast<gort_mutex*>(capi::ctorFail(kENOMEM));
-    }
-    return static_cast<gort_mutex*>(h);
+    void* h = capi::newHandle<GoMutex>(Kind::mutex);
+    return static_cast<gort_mutex*>(h != nullptr ? h : capi::ctorFail(kENOMEM));
 }
 
 GORT_API int gort_mutex_lock(gort_mutex* h) {

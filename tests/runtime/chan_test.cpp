@@ -16,16 +16,7 @@ namespace {
 
 class Chan2 : public RuntimeTest {};
 
-class Chan1 : public RuntimeTest {
-  protected:
-    int procs() const override { return 1; }
-};
-
-// waitUntil yields until cond holds (the condition is what synchronises).
-template <class F>
-void waitUntil(F cond) {
-    while (!cond()) gosched();
-}
+class Chan1 : public OnePTest {};
 
 // A scrambled value, so checksums catch swapped or duplicated elements.
 uint64_t mix(uint64_t v) {
@@ -218,7 +209,7 @@ TEST_F(Chan2, CloseWakesEveryWaitingReceiver) {
                 wg.done();
             });
         }
-        waitUntil([&] { return chanRecvWaiters(ch.get()) == kN; });
+        yieldUntil([&] { return chanRecvWaiters(ch.get()) == kN; });
         EXPECT_EQ(ch.close(), kOK);
         wg.wait();
     });
@@ -244,7 +235,7 @@ TEST_F(Chan2, CloseWakesEveryWaitingSender) {
                     wg.done();
                 });
             }
-            waitUntil([&] { return chanSendWaiters(ch.get()) == kN; });
+            yieldUntil([&] { return chanSendWaiters(ch.get()) == kN; });
             EXPECT_EQ(ch.close(), kOK);
             wg.wait();
             // The buffered values survive the close, then ok turns false.
@@ -314,7 +305,7 @@ TEST_F(Chan2, UnbufferedTryOperationsNeedAPartner) {
             got = ch.recv();
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(ch.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(ch.get()) == 1; });
         EXPECT_EQ(ch.trySend(77), kOK);
         wg.wait();
         EXPECT_EQ(got.load(), 77);
@@ -324,7 +315,7 @@ TEST_F(Chan2, UnbufferedTryOperationsNeedAPartner) {
             EXPECT_EQ(ch.send(88), kOK);
             wg.done();
         });
-        waitUntil([&] { return chanSendWaiters(ch.get()) == 1; });
+        yieldUntil([&] { return chanSendWaiters(ch.get()) == 1; });
         bool ok = false;
         EXPECT_EQ(ch.tryRecv(&v, &ok), kOK);
         EXPECT_TRUE(ok);
@@ -483,7 +474,7 @@ TEST_F(Chan2, CreatorMayReleaseWhileReceiversBlock) {
             EXPECT_EQ(chanrelease(c), kOK);  // the last reference
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(c) == kN; });
+        yieldUntil([&] { return chanRecvWaiters(c) == kN; });
         EXPECT_EQ(chanrelease(c), kOK);  // the creator's: receivers still block
         EXPECT_EQ(chansLive(), live0 + 2);
         start.send(1);
@@ -509,7 +500,7 @@ TEST_F(Chan2, BlockedSenderKeepsChannelAfterLastRelease) {
             EXPECT_EQ(chansend(c, &v, true), kOK);
             wg.done();
         });
-        waitUntil([&] { return chanSendWaiters(c) == 1; });
+        yieldUntil([&] { return chanSendWaiters(c) == 1; });
         ASSERT_EQ(chanretain(c), kOK);
         spawn([&, c] {
             int v = 0;
@@ -609,7 +600,7 @@ TEST_F(Chan2, CloseWakesPlainThreadWaiters) {
         if (ch2.send(1) == kECLOSED) sendClosed++;
     });
     spawnAndWait([&] {
-        waitUntil(
+        yieldUntil(
             [&] { return chanRecvWaiters(ch.get()) == 1 && chanSendWaiters(ch2.get()) == 1; });
         ch.close();
         ch2.close();

@@ -87,6 +87,13 @@ class RuntimeTest : public ::testing::Test {
     void TearDown() override { EXPECT_EQ(gort::shutdown(5'000'000'000), kOK); }
 };
 
+// OnePTest is RuntimeTest on a single P: goroutines interleave only where
+// they block or yield.
+class OnePTest : public RuntimeTest {
+  protected:
+    int procs() const override { return 1; }
+};
+
 // ModeTest runs each test in both thread-creation modes: native
 // (newosproc) and cgo (the thread-start hook).
 class ModeTest : public RuntimeTest, public ::testing::WithParamInterface<bool> {
@@ -116,6 +123,13 @@ bool waitUntil(F cond, int64_t timeoutNs = 5'000'000'000) {
         }
     }
     return true;
+}
+
+// yieldUntil yields until cond holds; for conditions that other goroutines
+// make true (the condition is what synchronises).
+template <class F>
+void yieldUntil(F cond) {
+    while (!cond()) gosched();
 }
 
 }  // namespace gort::testing

@@ -19,6 +19,15 @@
 namespace gort::testing {
 namespace {
 
+// expectLockCounts checks the current goroutine's LockOSThread nesting:
+// the user's (lockedExt) and the runtime's (lockedInt).
+void expectLockCounts(uint32_t wantExt, uint32_t wantInt) {
+    uint32_t ext = 0, in = 0;
+    lockOSCounts(&ext, &in);
+    EXPECT_EQ(ext, wantExt);
+    EXPECT_EQ(in, wantInt);
+}
+
 class LockOSThread : public ModeTest {};
 GORT_INSTANTIATE_MODES(LockOSThread);
 
@@ -37,20 +46,13 @@ bool taskAlive(pid_t tid) {
 TEST_P(LockOSThread, Nesting) {
     runMain([&] {
         spawnAndWait([] {
-            uint32_t ext, in;
-            lockOSCounts(&ext, &in);
-            EXPECT_EQ(ext, 0u);
-            EXPECT_EQ(in, 0u);
+            expectLockCounts(0, 0);
             EXPECT_EQ(lockOSThread(), kOK);
             EXPECT_EQ(lockOSThread(), kOK);
             EXPECT_EQ(unlockOSThread(), kOK);
-            lockOSCounts(&ext, &in);
-            EXPECT_EQ(ext, 1u);
-            EXPECT_EQ(in, 0u);
+            expectLockCounts(1, 0);
             EXPECT_EQ(unlockOSThread(), kOK);
-            lockOSCounts(&ext, &in);
-            EXPECT_EQ(ext, 0u);
-            EXPECT_EQ(in, 0u);
+            expectLockCounts(0, 0);
             EXPECT_EQ(getg()->lockedm, nullptr);
         });
     });
@@ -58,17 +60,12 @@ TEST_P(LockOSThread, Nesting) {
 
 TEST_P(LockOSThread, MainGoroutineIsLockedInternally) {
     runMain([&] {
-        uint32_t ext, in;
-        lockOSCounts(&ext, &in);
-        EXPECT_EQ(ext, 0u);
-        EXPECT_EQ(in, 1u);
+        expectLockCounts(0, 1);
         // The user's nesting is independent of the runtime's.
         EXPECT_EQ(lockOSThread(), kOK);
         EXPECT_EQ(unlockOSThread(), kOK);
         EXPECT_EQ(unlockOSThread(), kOK);  // not locked by the user: no-op
-        lockOSCounts(&ext, &in);
-        EXPECT_EQ(ext, 0u);
-        EXPECT_EQ(in, 1u);
+        expectLockCounts(0, 1);
         EXPECT_EQ(getg()->lockedm, getm());
     });
 }
@@ -77,10 +74,7 @@ TEST_P(LockOSThread, UnlockWithoutLockDoesNothing) {
     runMain([&] {
         spawnAndWait([] {
             EXPECT_EQ(unlockOSThread(), kOK);
-            uint32_t ext, in;
-            lockOSCounts(&ext, &in);
-            EXPECT_EQ(ext, 0u);
-            EXPECT_EQ(in, 0u);
+            expectLockCounts(0, 0);
             EXPECT_EQ(getg()->lockedm, nullptr);  // still free to migrate
         });
     });
@@ -145,12 +139,7 @@ TEST_P(LockOSThread, ExitLockedOnForeignThreadKeepsIt) {
     EXPECT_TRUE(taskAlive(before));
     EXPECT_EQ(stats().msExitedLocked.load(), exitedBefore);
     // The thread can enter the runtime again, unlocked.
-    runMain([&] {
-        uint32_t ext, in;
-        lockOSCounts(&ext, &in);
-        EXPECT_EQ(ext, 0u);
-        EXPECT_EQ(in, 1u);
-    });
+    runMain([&] { expectLockCounts(0, 1); });
 }
 
 // Go's LockOSThreadAvoidsStatePropagation: thread state set by a locked

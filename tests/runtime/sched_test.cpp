@@ -18,10 +18,7 @@ namespace {
 
 class Sched2 : public RuntimeTest {};
 
-class Sched1 : public RuntimeTest {
-  protected:
-    int procs() const override { return 1; }
-};
+class Sched1 : public OnePTest {};
 
 // spawnAndWait spawns n goroutines from the main goroutine and waits for
 // all of them; returns how many ran.

@@ -19,15 +19,7 @@ namespace {
 
 class Select2 : public RuntimeTest {};
 
-class Select1 : public RuntimeTest {
-  protected:
-    int procs() const override { return 1; }
-};
-
-template <class F>
-void waitUntil(F cond) {
-    while (!cond()) gosched();
-}
+class Select1 : public OnePTest {};
 
 SelectCase recvCase(Chan* c, void* elem) {
     SelectCase s;
@@ -246,7 +238,7 @@ TEST_F(Select2, CloseWakesABlockedSelect) {
             rc[1] = selectgo(cases, 2, true, &chosen[1]);
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(b.get()) == 1 && chanSendWaiters(c.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(b.get()) == 1 && chanSendWaiters(c.get()) == 1; });
         b.close();
         c.close();
         wg.wait();
@@ -275,7 +267,7 @@ TEST_F(Select2, BlockedSelectIsCompletedBySenderAndReceiver) {
             EXPECT_EQ(selectgo(cases, 2, true, &chosen2), kOK);  // completed by a receiver
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(in.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(in.get()) == 1; });
         EXPECT_EQ(in.send(17), kOK);
         EXPECT_EQ(out.recv(), 42);
         wg.wait();
@@ -372,7 +364,7 @@ TEST_F(Select2, TimerChannelsAreFreed) {
     });
     // The fired timers have dropped their references by now, or will once
     // they run: wait for the count to settle.
-    spawnAndWait([&] { waitUntil([&] { return chansLive() == live0; }); });
+    spawnAndWait([&] { yieldUntil([&] { return chansLive() == live0; }); });
     EXPECT_EQ(chansLive(), live0);
 }
 
@@ -456,7 +448,7 @@ TEST_F(Select2, ManyCases) {
             rc = selectgo(cases.data(), cases.size(), true, &chosen);
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(chans[77].get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(chans[77].get()) == 1; });
         chans[77].send(770);
         wg.wait();
         for (auto& c : chans) EXPECT_EQ(chanRecvWaiters(c.get()), 0u);
@@ -474,7 +466,7 @@ TEST_F(Select2, PlainThreadBlocksInSelect) {
         rc = selectgo(cases, 2, true, &chosen);
     });
     spawnAndWait([&] {
-        waitUntil([&] { return chanRecvWaiters(b.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(b.get()) == 1; });
         b.send(23);
     });
     t.join();
@@ -499,7 +491,7 @@ TEST_F(Select2, ChannelReleasedWhileASelectWaitsOnItLivesUntilTheSelectLeaves) {
             EXPECT_EQ(selectgo(cases, 2, true, &chosen), kOK);
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(wake.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(wake.get()) == 1; });
         EXPECT_EQ(chanrelease(lone), kOK);  // no reference left, a select waits on it
         EXPECT_EQ(chansLive(), live0 + 2);
         wake.send(1);
@@ -519,7 +511,7 @@ TEST_F(Select1, SelectSendHandsOffToAWaitingReceiver) {
             got = c.recv();
             wg.done();
         });
-        waitUntil([&] { return chanRecvWaiters(c.get()) == 1; });
+        yieldUntil([&] { return chanRecvWaiters(c.get()) == 1; });
         int v = 64, chosen = -1;
         SelectCase cases[1] = {sendCase(c.get(), &v)};
         EXPECT_EQ(selectgo(cases, 1, false, &chosen), kOK);

@@ -19,15 +19,7 @@ namespace {
 
 class Sync2 : public RuntimeTest {};
 
-class Sync1 : public RuntimeTest {
-  protected:
-    int procs() const override { return 1; }
-};
-
-template <class F>
-void waitUntil(F cond) {
-    while (!cond()) gosched();
-}
+class Sync1 : public OnePTest {};
 
 // ---- WaitGroup ------------------------------------------------------------------
 
@@ -332,10 +324,10 @@ TEST_F(Sync2, CondSignalWakesOneWaiterInArrivalOrder) {
             mu.unlock();
             return n;
         };
-        waitUntil([&] { return size(queued) == kWaiters; });
+        yieldUntil([&] { return size(queued) == kWaiters; });
         for (int k = 0; k < kWaiters; k++) {
             cond.signal();
-            waitUntil([&] { return size(woken) >= size_t(k + 1); });
+            yieldUntil([&] { return size(woken) >= size_t(k + 1); });
             for (int y = 0; y < 20; y++) gosched();
             if (size(woken) != size_t(k + 1)) overshoot++;
         }
@@ -365,7 +357,7 @@ TEST_F(Sync2, CondBroadcastWakesEveryWaiter) {
                 wg.done();
             });
         }
-        waitUntil([&] {
+        yieldUntil([&] {
             mu.lock();
             bool all = queued == kWaiters;
             mu.unlock();
@@ -448,7 +440,7 @@ TEST_F(Sync2, CondWaiterOnAPlainThread) {
         mu.unlock();
     });
     spawnAndWait([&] {
-        waitUntil([&] {
+        yieldUntil([&] {
             mu.lock();
             bool w = waiting;
             mu.unlock();

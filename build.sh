@@ -2,10 +2,11 @@
 # gort's build entry point.
 #
 #   ./build.sh demo    install missing Debian packages (when root), build
-#                      everything, run the demo
-#   ./build.sh test    the same set-up, then build and run the whole test
-#                      suite (C++, C and Python)
-#   ./build.sh build   set-up and build only
+#                      only what the demo needs (CMake target `demo`: the
+#                      legacy C application and libgort), run it
+#   ./build.sh build   the same set-up, then build everything
+#   ./build.sh test    the same set-up, build everything and run the whole
+#                      test suite (C++, C, docs and Python)
 #
 # Environment: BUILD_DIR (default build, or build-<sanitizer>),
 # GORT_SANITIZE ('' | thread | address), CMAKE_BUILD_TYPE (RelWithDebInfo),
@@ -17,7 +18,11 @@ cmd=${1:-demo}
 SAN=${GORT_SANITIZE:-}
 BUILD_DIR=${BUILD_DIR:-build${SAN:+-$SAN}}
 PACKAGES=(cmake ninja-build g++ gcc pkg-config libboost-context-dev libffi-dev
-          pybind11-dev python3-dev python3-pytest libgtest-dev libbenchmark-dev)
+          pybind11-dev python3-dev python3-pytest libgtest-dev libbenchmark-dev
+          # tooling: API reference, style and lint, libFuzzer, debugging and
+          # stack walks, benchmark plots, Python packaging
+          doxygen clang-format clang-tidy clang gdb libunwind-dev
+          python3-matplotlib python3-venv python3-pip python3-setuptools python3-wheel)
 
 ensure_packages() {
     local missing=()
@@ -37,23 +42,34 @@ ensure_packages() {
     fi
 }
 
-configure_and_build() {
+# The Python module is built for /usr/bin/python3 (CMakeLists.txt picks it).
+configure() {
     cmake -S . -B "$BUILD_DIR" -G Ninja \
         -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" \
-        -DGORT_SANITIZE="$SAN" -DGORT_WERROR="${GORT_WERROR:-OFF}" \
-        -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
-    cmake --build "$BUILD_DIR"
+        -DGORT_SANITIZE="$SAN" -DGORT_WERROR="${GORT_WERROR:-OFF}" >/dev/null
+}
+
+# build [target...]: everything, or only the targets named.
+build() {
+    local targets=()
+    for t in "$@"; do targets+=(--target "$t"); done
+    cmake --build "$BUILD_DIR" "${targets[@]}"
 }
 
 ensure_packages
 case $cmd in
-    build) configure_and_build ;;
+    build)
+        configure
+        build
+        ;;
     demo)
-        configure_and_build
+        configure
+        build demo
         "$BUILD_DIR"/examples/legacy_c/legacy_app
         ;;
     test)
-        configure_and_build
+        configure
+        build
         # shellcheck disable=SC2086
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 ${CTEST_ARGS:-}
         ;;

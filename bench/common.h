@@ -1,11 +1,14 @@
-// Shared helpers for gort's benchmark programs. Each program prints
-// `workload impl value unit` lines, the format of ../shared/anchors/run.sh,
-// with impl gort-P<N> (N = GOMAXPROCS, from $GOMAXPROCS, default 1).
+// Shared helpers for the benchmark programs on the runtime's internal C++
+// API (the *_cxx programs; the others use gort.h, see gortbench.h). They
+// print `workload impl value unit` lines, the format of
+// ../shared/anchors/run.sh, with impl gortcxx-P<N> (N = GOMAXPROCS, from
+// $GOMAXPROCS, default 1), so they sit beside the C ABI's gort-P<N> rows:
+// the difference is what the C ABI costs. They may include only
+// runtime/{runtime,chan,select,sync,sema}.h.
 #pragma once
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include <string>
@@ -31,13 +34,13 @@ inline int procsFromEnv() {
     return n > 0 ? n : 1;
 }
 
-inline std::string impl(int procs, const char* prefix = "gort") {
+inline std::string impl(int procs, const char* prefix = "gortcxx") {
     return std::string(prefix) + "-P" + std::to_string(procs);
 }
 
-// start initialises the runtime with $GOMAXPROCS Ps (cgo mode with the
-// default hook when cgo is set); exits on failure.
-void start(int procs, bool cgo = false);
+// start initialises the runtime with procs Ps (native threads); exits on
+// failure.
+void start(int procs);
 void stop();
 
 // runMain runs f as an ordinary goroutine (not locked to a thread, like
@@ -62,7 +65,7 @@ void runMain(F f) {
 // runWorkload is the main() of a benchmark whose run(n) returns the
 // nanoseconds n units took: it starts the runtime with $GOMAXPROCS Ps, runs
 // n/10 units as a warm-up and then n units on an ordinary goroutine, and
-// prints `workload gort-P<N> <ns per unit> unit`.
+// prints `workload gortcxx-P<N> <ns per unit> unit`.
 template <class F>
 int runWorkload(int argc, char** argv, long defaultN, const char* workload, const char* unit,
                 F run) {
@@ -77,19 +80,6 @@ int runWorkload(int argc, char** argv, long defaultN, const char* workload, cons
     printf("%s %s %.1f %s\n", workload, impl(procs).c_str(), d / double(n), unit);
     stop();
     return 0;
-}
-
-// statusKB reads a "Name:   N kB" field of /proc/self/status, in bytes.
-inline long procStatusBytes(const char* field) {
-    FILE* f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kb = -1;
-    size_t n = strlen(field);
-    while (f != nullptr && fgets(line, sizeof line, f) != nullptr) {
-        if (strncmp(line, field, n) == 0 && line[n] == ':') kb = atol(line + n + 1);
-    }
-    if (f != nullptr) fclose(f);
-    return kb * 1024;
 }
 
 }  // namespace bench

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Runs gort's benchmarks and the anchors (../shared/anchors/run.sh: the same
-# workloads on the real Go runtime and Boost.Fiber) in one go, prints every
-# raw line of both sides, then a table of gort beside Go and Boost with the
-# ratios gort/go and gort/boost.
+# workloads on the real Go runtime, Boost.Fiber and plain C) in one go,
+# prints every raw line of both sides, then a table of each gort row beside
+# its peers with the ratios (bench/report.py). See bench/README.md.
 #
-# Usage, from the repository root:   bench/compare.sh
-# Environment: ONLY (regex on workloads, e.g. ONLY='W1|W3'), REPS (rounds,
-# a fresh process per program per round; medians are reported; default 7),
-# BUILD_DIR (default build), ANCHORS (default ../shared/anchors).
+# Usage, from the repository root:
+#   bench/compare.sh [--scale] [--plot out.png]
+#     --scale         also the scale run (bench/scale.sh), with Go's W1 at the
+#                     same sizes when the anchors exist
+#     --plot FILE     draw the table: one panel per workload, every row as the
+#                     ratio to the best peer, log scale (python3-matplotlib;
+#                     installed with apt-get when missing and run as root)
+# Environment: ONLY (regex on workloads, e.g. ONLY='W1|W3'; 'W1' also
+# matches W10-W12, so write 'W1$'), REPS (rounds, a fresh process per program
+# per round; medians are reported; default 7), BUILD_DIR (default build),
+# ANCHORS (default ../shared/anchors), W12_SECONDS (idle-cost interval,
+# default 10; W12 runs in the first round only), SCALE_REPS (default 1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -15,12 +23,47 @@ ONLY=${ONLY:-.}
 REPS=${REPS:-7}
 BUILD_DIR=${BUILD_DIR:-build}
 ANCHORS=${ANCHORS:-$ROOT/../shared/anchors}
+W12_SECONDS=${W12_SECONDS:-10}
+PY=/usr/bin/python3
 B=$BUILD_DIR/bench
 
-./build.sh build >/dev/null
-OURS=$(mktemp /tmp/gort-bench.XXXXXX)
-THEIRS=$(mktemp /tmp/gort-anchors.XXXXXX)
-trap 'rm -f "$OURS" "$THEIRS"' EXIT
+SCALE=0
+PLOT=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --scale) SCALE=1 ;;
+        --plot)
+            [[ $# -ge 2 ]] || { echo "--plot needs a file name" >&2; exit 2; }
+            PLOT=$2
+            shift
+            ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [[ -n $PLOT ]] && ! "$PY" -c 'import matplotlib' 2>/dev/null; then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "# installing python3-matplotlib" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null
+    else
+        echo "--plot needs python3-matplotlib: sudo apt-get install python3-matplotlib" >&2
+        exit 1
+    fi
+fi
+
+if [[ -f $BUILD_DIR/build.ninja ]]; then
+    cmake --build "$BUILD_DIR" --target gort_bench >/dev/null
+else
+    BUILD_DIR=$BUILD_DIR ./build.sh build >/dev/null
+fi
+
+WORK=$(mktemp -d /tmp/gort-compare.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+OURS=$WORK/ours.txt THEIRS=$WORK/theirs.txt
+: >"$OURS"
+: >"$THEIRS"
 
 # s WORKLOAD CMD...: one sample of ours if WORKLOAD matches $ONLY.
 s() {
@@ -29,82 +72,79 @@ s() {
     [[ $w =~ $ONLY ]] || return 0
     if ! "$@" >>"$OURS"; then echo "FAILED: $*" >&2; fi
 }
-one_round() {
-    s W1 env GOMAXPROCS=1 "$B/w1_spawn"
-    s W1 env GOMAXPROCS=2 "$B/w1_spawn"
+one_round() { # $1 = round number
+    for p in 1 2; do
+        s W1 env GOMAXPROCS=$p "$B/w1_spawn"
+        s W1 env GOMAXPROCS=$p FROM=runmain "$B/w1_spawn"
+        s W1 env GOMAXPROCS=$p FROM=mainthread "$B/w1_spawn"
+        s W1 env GOMAXPROCS=$p "$B/w1_spawn_cxx"
+    done
     s W2 env GOMAXPROCS=1 "$B/w2_yield"
-    s W3 env GOMAXPROCS=1 "$B/w3_chan"
-    s W3 env GOMAXPROCS=2 "$B/w3_chan"
+    s W2 env GOMAXPROCS=1 "$B/w2_yield_cxx"
+    for p in 1 2; do
+        s W3 env GOMAXPROCS=$p "$B/w3_chan"
+        s W3 env GOMAXPROCS=$p FROM=runmain "$B/w3_chan"
+        s W3 env GOMAXPROCS=$p FROM=mainthread "$B/w3_chan"
+        s W3 env GOMAXPROCS=$p "$B/w3_chan_cxx"
+    done
     s W4 env GOMAXPROCS=1 "$B/w4_cgocall"
     s W5 env GOMAXPROCS=2 "$B/w5_callback"
     s W6 env GOMAXPROCS=1 "$B/w6_newm"
     s W6 env GOMAXPROCS=1 CGO=1 "$B/w6_newm"
     s W7 env GOMAXPROCS=1 "$B/w7_memory"
     s W8 env GOMAXPROCS=1 "$B/w8_handoff"
+    s W8 env GOMAXPROCS=1 BLOCK=uncoop "$B/w8_handoff"
+    for p in 1 2; do
+        s W10 env GOMAXPROCS=$p "$B/w10_fanout"
+        s W10 env GOMAXPROCS=$p "$B/w10_fanout_cxx"
+        s W11 env GOMAXPROCS=$p "$B/w11_mutex"
+        s W11 env GOMAXPROCS=$p "$B/w11_mutex_cxx"
+    done
+    if [[ $1 == 1 ]]; then # an average over seconds already
+        for p in 1 2; do s W12 env GOMAXPROCS=$p "$B/idle_cost" "$W12_SECONDS"; done
+    fi
 }
 for ((r = 1; r <= REPS; r++)); do
-    echo "# gort round $r/$REPS" >&2
-    one_round
+    echo "# gort round $r/$REPS ($(date +%T))" >&2
+    one_round "$r"
 done
 
-if [[ -x $ANCHORS/run.sh || -f $ANCHORS/run.sh ]]; then
-    ONLY=$ONLY REPS=$REPS bash "$ANCHORS/run.sh" >"$THEIRS"
+HAVE_ANCHORS=0
+[[ -f $ANCHORS/run.sh ]] && HAVE_ANCHORS=1
+if [[ $HAVE_ANCHORS == 1 ]]; then
+    # gort has no W9 (Python) rows yet: skip the anchors' unless asked for.
+    AONLY=$ONLY
+    [[ $ONLY == . ]] && AONLY='^W([1-8]|10|11)$'
+    ONLY=$AONLY REPS=$REPS bash "$ANCHORS/run.sh" >"$THEIRS"
 else
     echo "# no anchors at $ANCHORS: gort only" >&2
 fi
 
-/usr/bin/python3 - "$OURS" "$THEIRS" <<'PYEOF'
-import re, sys
-from collections import OrderedDict
+if [[ -n $PLOT ]]; then
+    "$PY" "$ROOT/bench/report.py" table "$OURS" "$THEIRS" --plot "$PLOT"
+else
+    "$PY" "$ROOT/bench/report.py" table "$OURS" "$THEIRS"
+fi
 
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-def fmt(v):
-    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
-
-ours = OrderedDict()
-for line in open(sys.argv[1]):
-    f = line.split()
-    if len(f) == 4:
-        ours.setdefault((f[0], f[1], f[3]), []).append(float(f[2]))
-theirs = OrderedDict()
-for line in open(sys.argv[2]):
-    f = line.split()
-    if len(f) == 4:
-        theirs[(f[0], f[1])] = (float(f[2]), f[3])
-
-# Raw lines of both sides (gort medians, anchors as printed).
-for (w, impl, unit), xs in ours.items():
-    print(f"{w} {impl} {fmt(median(xs))} {unit}")
-for (w, impl), (v, unit) in theirs.items():
-    print(f"{w} {impl} {fmt(v)} {unit}")
-
-def threads(impl):
-    m = re.search(r"-[PT](\d+)", impl)
-    return int(m.group(1)) if m else None
-
-print()
-print(f"{'workload':<12} {'gort':<20} {'value':>10}  {'go':<12} {'value':>10} {'gort/go':>8}  "
-      f"{'boost (best, same threads)':<28} {'value':>10} {'gort/boost':>10}")
-for (w, impl, unit), xs in ours.items():
-    v = median(xs)
-    n = threads(impl)
-    suffix = impl[len("gort-"):]
-    suffix = re.sub(r"^gthread", "gothread", suffix)  # W5: the anchors' name for it
-    go = theirs.get((w, "go-" + suffix))
-    if go is None:
-        go = next(((k[1], x) for k, x in theirs.items() if k[0] == w and k[1].startswith("go") and threads(k[1]) == n), None)
-        golabel, goval = (go[0], go[1][0]) if go else ("-", None)
-    else:
-        golabel, goval = "go-" + suffix, go[0]
-    boosts = [(k[1], x[0]) for k, x in theirs.items()
-              if k[0] == w and k[1].startswith("boost") and threads(k[1]) == n]
-    blabel, bval = min(boosts, key=lambda t: t[1]) if boosts else ("-", None)
-    r1 = f"{v / goval:.2f}" if goval else "-"
-    r2 = f"{v / bval:.2f}" if bval else "-"
-    print(f"{w:<12} {impl:<20} {fmt(v):>10}  {golabel:<12} {fmt(goval) if goval else '-':>10} {r1:>8}  "
-          f"{blabel:<28} {fmt(bval) if bval else '-':>10} {r2:>10}   {unit}")
-PYEOF
+if [[ $SCALE == 1 ]]; then
+    echo
+    SCALED=$WORK/scale.txt GOSCALED=$WORK/goscale.txt
+    : >"$GOSCALED"
+    BUILD_DIR=$BUILD_DIR REPS=${SCALE_REPS:-1} ONLY=$ONLY bash "$ROOT/bench/scale.sh" >"$SCALED"
+    if [[ $HAVE_ANCHORS == 1 && W1 =~ $ONLY ]] && command -v go >/dev/null; then
+        # The anchors' W1 program at the scale run's sizes (as run.sh's W1_N
+        # would; built alone, in GOPATH mode with throw-away caches).
+        echo "# Go W1 at scale" >&2
+        GOCACHE=$WORK/gocache GOPATH=$WORK/gopath GO111MODULE=off GOFLAGS= \
+            go build -o "$WORK/go_w1_spawn" "$ANCHORS/go/w1_spawn.go"
+        for ((r = 1; r <= ${SCALE_REPS:-1}; r++)); do
+            for n in 10000 100000 1000000 10000000; do
+                for p in 1 2; do
+                    GOMAXPROCS=$p "$WORK/go_w1_spawn" $n |
+                        awk -v s="-n$n" 'NF == 4 { $2 = $2 s; print }' >>"$GOSCALED"
+                done
+            done
+        done
+    fi
+    "$PY" "$ROOT/bench/report.py" scale "$SCALED" "$GOSCALED"
+fi

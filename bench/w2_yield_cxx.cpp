@@ -1,7 +1,8 @@
-// W2 yield: two goroutines each call gosched N/2 times while the other is
+// W2 yield on the internal C++ API (impl gortcxx-P<N>; w2_yield.c is the C
+// ABI's row): two goroutines each call gosched N/2 times while the other is
 // runnable, so every yield is a switch to the other. Run with GOMAXPROCS=1.
 // Reports ns per yield, like ../shared/anchors/go/w2_yield.go.
-// Usage: GOMAXPROCS=1 w2_yield [N]   (default 10000000)
+// Usage: GOMAXPROCS=1 w2_yield_cxx [N]   (default 10000000)
 #include "bench/common.h"
 #include "runtime/sync.h"
 

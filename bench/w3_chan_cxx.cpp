@@ -1,8 +1,9 @@
-// W3 chan: ping-pong over two unbuffered channels between the main
+// W3 chan on the internal C++ API (impl gortcxx-P<N>; w3_chan.c is the C
+// ABI's row): ping-pong over two unbuffered channels between the main
 // goroutine and an echo goroutine, like ../shared/anchors/go/w3_chan.go. One
 // round trip = main sends on ping, echo receives and sends on pong, main
 // receives. Reports ns per round trip.
-// Usage: GOMAXPROCS=<n> w3_chan [N]   (default 1000000)
+// Usage: GOMAXPROCS=<n> w3_chan_cxx [N]   (default 1000000)
 #include "bench/common.h"
 #include "runtime/chan.h"
 

@@ -1,7 +1,8 @@
-// W1 spawn: start N goroutines, each increments an atomic counter; the last
-// one to finish wakes main. Reports ns per goroutine (spawn + run + exit),
-// like ../shared/anchors/go/w1_spawn.go.
-// Usage: GOMAXPROCS=<n> w1_spawn [N]   (default 1000000)
+// W1 spawn on the internal C++ API (impl gortcxx-P<N>; w1_spawn.c is the C
+// ABI's row): start N goroutines, each increments an atomic counter; the
+// last one to finish wakes main. Reports ns per goroutine (spawn + run +
+// exit), like ../shared/anchors/go/w1_spawn.go.
+// Usage: GOMAXPROCS=<n> w1_spawn_cxx [N]   (default 1000000)
 #include <atomic>
 
 #include "bench/common.h"

@@ -12,6 +12,8 @@
  *   - its own thread-start hook, which names every thread the runtime
  *     creates ("gort-m<N>") and counts them.
  * At the end it prints what happened and the runtime's statistics.
+ * docs/guide.md explains the terms (goroutine, M, P, template thread,
+ * cgocall, callback) and has a recipe for each of the above.
  *
  * Build:  cc app.c $(pkg-config --cflags --libs gort)
  *   or with CMake (find_package(gort), target gort::gort).
@@ -185,6 +187,10 @@ int main(void) {
 
     for (i = 1; i <= N_SENSORS; i++) want_total += i * READINGS_PER_SENSOR;
 
+    printf(
+        "legacy_c: see docs/guide.md for goroutine, M (OS thread), P (processor), template"
+        " thread, cgocall, callback\n");
+
     gort_set_thread_start(start_named_thread);
     gort_config_init(&config);
     config.maxprocs = 2;
@@ -203,11 +209,12 @@ int main(void) {
     gort_get_stats(&st, sizeof st);
     printf("legacy_c: libledger got %ld entries, total %ld (want %ld, %ld)\n", ledger_entries,
            ledger_total, want_entries, want_total);
-    printf("legacy_c: the thread-start hook started %d named threads\n", threads_started);
-    printf("gort stats: GOMAXPROCS=%d goroutines created=%llu live=%llu\n", st.maxprocs,
+    printf("legacy_c: the thread-start hook started %d named threads (the runtime's Ms)\n",
+           threads_started);
+    printf("gort stats: GOMAXPROCS (Ps)=%d goroutines created=%llu live=%llu\n", st.maxprocs,
            (unsigned long long)st.goroutines_created, (unsigned long long)st.goroutines_live);
     printf(
-        "  Ms: total=%llu idle=%llu by hook=%llu native=%llu via template thread=%llu"
+        "  Ms (OS threads): total=%llu idle=%llu by hook=%llu native=%llu via template thread=%llu"
         " exited locked=%llu\n",
         (unsigned long long)st.ms_total, (unsigned long long)st.ms_idle,
         (unsigned long long)st.ms_created_hook, (unsigned long long)st.ms_created_native,
@@ -216,6 +223,9 @@ int main(void) {
            (unsigned long long)st.cgocalls, (unsigned long long)st.callbacks,
            (unsigned long long)st.foreign_threads_bound, (unsigned long long)st.p_retakes,
            (unsigned long long)st.steals);
+    printf(
+        "  (cgocall: a goroutine calling blocking C; callback: a C thread calling in;\n"
+        "   P retake: sysmon handing the P of an M blocked in C to another M)\n");
 
     rc = gort_shutdown(5000000000LL);
     if (rc != GORT_OK) {

@@ -2,7 +2,7 @@
 // in the signature, and the call itself runs through cgocall, so a C
 // function that blocks does not hold the goroutine's processor. A closure's
 // libffi trampoline lands in closureEntry on whatever thread C calls it
-// from, and runs the handler through bridge::callback: as goroutine code,
+// from, and runs the handler through gort::callback: as goroutine code,
 // binding an extra M to the thread if it is one the runtime never saw.
 #include "bridge/ffi.h"
 
@@ -10,8 +10,7 @@
 
 #include <new>
 
-#include "bridge/callback.h"
-#include "bridge/cgocall.h"
+#include "runtime/cgo.h"
 #include "runtime/errors.h"
 
 namespace gort::bridge {

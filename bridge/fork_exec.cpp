@@ -1,3 +1,7 @@
+// fork+exec with posix_spawn, under the runtime's execLock (withExecLock):
+// no thread is half-created while the process forks, and the calling
+// goroutine waits for the lock and for the spawn in a blocking region, so
+// its P serves other goroutines meanwhile.
 #include "bridge/fork_exec.h"
 
 #include <errno.h>
@@ -5,11 +9,29 @@
 #include <spawn.h>
 #include <unistd.h>
 
-#include "runtime/proc.h"
+#include "runtime/cgo.h"
 
 extern char** environ;
 
 namespace gort::bridge {
+
+namespace {
+
+struct Spawn {
+    const char* path;
+    char* const* argv;
+    char* const* envp;
+    posix_spawnattr_t* attr;
+    pid_t child;
+};
+
+int spawnLocked(void* arg) {
+    auto* s = static_cast<Spawn*>(arg);
+    return posix_spawn(&s->child, s->path, nullptr, s->attr, s->argv,
+                       s->envp != nullptr ? s->envp : environ);
+}
+
+}  // namespace
 
 int forkExec(const char* path, char* const argv[], char* const envp[], pid_t* pid) {
     if (path == nullptr || argv == nullptr) return EINVAL;
@@ -21,12 +43,10 @@ int forkExec(const char* path, char* const argv[], char* const envp[], pid_t* pi
     sigfillset(&all);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    pid_t child = 0;
-    execLock.lock();
-    int err = posix_spawn(&child, path, nullptr, &attr, argv, envp != nullptr ? envp : environ);
-    execLock.unlock();
+    Spawn s{path, argv, envp, &attr, 0};
+    int err = withExecLock(spawnLocked, &s);
     posix_spawnattr_destroy(&attr);
-    if (err == 0 && pid != nullptr) *pid = child;
+    if (err == 0 && pid != nullptr) *pid = s.child;
     return err;
 }
 

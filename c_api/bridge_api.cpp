@@ -1,8 +1,7 @@
 // The C ABI: cgocall, callbacks, the thread-start hook, fork/exec.
-#include "bridge/callback.h"
-#include "bridge/cgocall.h"
 #include "bridge/fork_exec.h"
-#include "c_api/capi.h"
+#include "capi.h"
+#include "runtime/cgo.h"
 
 using namespace gort;
 
@@ -15,13 +14,13 @@ extern "C" {
 GORT_API int gort_cgocall(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
     if (!initialized()) return GORT_ENOTINIT;
-    return bridge::cgocall(fn, arg);
+    return gort::cgocall(fn, arg);
 }
 
 GORT_API int gort_callback(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
     if (!initialized()) return GORT_ENOTINIT;
-    return bridge::callback(fn, arg);
+    return gort::callback(fn, arg);
 }
 
 GORT_API int gort_set_thread_start(gort_thread_start_fn fn) {

@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "bridge/callback.h"
-#include "c_api/include/gort.h"
+#include "gort.h"
+#include "runtime/cgo.h"
 #include "runtime/errors.h"
 #include "runtime/runtime.h"
 
@@ -51,7 +51,7 @@ int inGoroutine(F&& f) {
         F* f;
         int rc;
     } ctx{&f, kOK};
-    int rc = bridge::callback(
+    int rc = gort::callback(
         [](void* p) {
             auto* c = static_cast<Ctx*>(p);
             c->rc = (*c->f)();

@@ -1,8 +1,8 @@
 // The C ABI: channels and select, on runtime/chan.h and runtime/select.h.
 #include <vector>
 
-#include "c_api/capi.h"
-#include "c_api/handles.h"
+#include "capi.h"
+#include "handles.h"
 #include "runtime/chan.h"
 #include "runtime/select.h"
 

@@ -2,8 +2,8 @@
 #include <new>
 
 #include "bridge/ffi.h"
-#include "c_api/capi.h"
-#include "c_api/handles.h"
+#include "capi.h"
+#include "handles.h"
 
 using namespace gort;
 using capi::Kind;

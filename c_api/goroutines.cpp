@@ -1,6 +1,6 @@
 // The C ABI: goroutines, LockOSThread, GOMAXPROCS.
-#include "c_api/capi.h"
-#include "runtime/stack.h"
+#include "capi.h"
+#include "runtime/limits.h"
 
 using namespace gort;
 

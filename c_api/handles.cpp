@@ -1,4 +1,4 @@
-#include "c_api/handles.h"
+#include "handles.h"
 
 #include <new>
 

@@ -5,8 +5,8 @@
 #include <cstddef>
 
 #include "bridge/thread_start.h"
-#include "c_api/capi.h"
-#include "c_api/handles.h"
+#include "capi.h"
+#include "handles.h"
 #include "runtime/runtime.h"
 
 using namespace gort;

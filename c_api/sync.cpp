@@ -1,7 +1,7 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h.
 #include "runtime/sync.h"
-#include "c_api/capi.h"
-#include "c_api/handles.h"
+#include "capi.h"
+#include "handles.h"
 
 using namespace gort;
 using capi::Kind;

@@ -5,9 +5,10 @@
 // goroutine on a thread C created. The callback runs as gp:
 //   1. gp is locked to the M (lockedInt): the C frames below the callback
 //      live on this thread's stack, so the callback must come back here;
-//   2. the M reacquires a P: the one reserved for gp if sysmon did not take
-//      it, else an idle one, else gp queues and the M waits for it to be
-//      handed back with a P, as any locked M does;
+//   2. gp leaves its system call (exitsyscall, the same transition a
+//      cgocall ends with): the P reserved for it if sysmon did not take it,
+//      else an idle one, else gp queues and the M waits for it to be handed
+//      back with a P, as any locked M does;
 //   3. the callback function runs right here, on the thread's own stack, as
 //      gp (m->curg, Grunning): no context switch when it does not block.
 // For when it does block, g0 and gp swap places for the duration: g0 gets a
@@ -18,10 +19,10 @@
 // scheduler does not stall. The sanitizer identities (stack bounds, TSan
 // fiber) of the two contexts are swapped with them.
 //
-// When the function returns, gp goes back into the system call (its P stays
-// reserved for it, in Psyscall, so the next callback or the end of the
-// cgocall finds it at once unless sysmon gave it away), everything that was
-// swapped is restored, and C continues. A scheduler context left suspended
+// When the function returns, gp goes back into the system call (entersyscall:
+// its P stays reserved for it, in Psyscall, so the next callback or the end
+// of the cgocall finds it at once unless sysmon gave it away), everything
+// that was swapped is restored, and C continues. A scheduler context left suspended
 // on gp's stack by a blocking callback is simply abandoned: it holds
 // nothing.
 //
@@ -29,8 +30,8 @@
 // the thread's stack (cgocall calls C directly from a goroutine that runs
 // there); g0 and gp swap places once, at the outermost level.
 #include <exception>
-#include <utility>
 
+#include "runtime/cgo.h"
 #include "runtime/proc.h"
 
 namespace gort {
@@ -45,76 +46,21 @@ constexpr size_t kGap = 512;
 // callback: entered only when gp blocks, it schedules gp (locked to this M)
 // until gp resumes for good and leaves it suspended.
 [[noreturn]] void nestedSchedule(transfer_t t) {
+    ctxEntered();
     M* m = static_cast<M*>(t.data);
-#if defined(GORT_ASAN)
-    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
-#endif
     finishSwitch(m, t.fctx);
     schedule(m);
     fatal("cgocallback: nested scheduler returned");
 }
 
-void swapIdentity(Context& a, Context& b) {
-    std::swap(a.stackLo, b.stackLo);
-    std::swap(a.stackSize, b.stackSize);
-#if defined(GORT_TSAN)
-    std::swap(a.tsanFiber, b.tsanFiber);
-#endif
-#if defined(GORT_ASAN)
-    std::swap(a.asanFakeStack, b.asanFakeStack);
-#endif
-}
-
-// acquirep0 gets m a P for gp (Go's exitsyscall): the reserved one, or an
-// idle one. Returns false if there is none.
-bool acquirep0(M* m) {
-    P* oldp = m->oldp;
-    m->oldp = nullptr;
-    uint32_t st = Psyscall;
-    if (oldp != nullptr &&
-        oldp->status.compare_exchange_strong(st, Prunning, std::memory_order_acq_rel)) {
-        m->p = oldp;
-        oldp->m = m;
-        oldp->syscalltick.store(oldp->syscalltick.load(std::memory_order_relaxed) + 1,
-                                std::memory_order_release);
-        return true;
-    }
-    if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
-    P* p;
-    {
-        LockGuard g(sched.lock);
-        p = pidleget();
-    }
-    if (p == nullptr) return false;
-    acquirep(m, p);
-    return true;
-}
-
-// waitForP queues gp and lets the scheduler hand it back to this M with a
-// P (whoever dequeues it starts this M: startlockedm).
-void waitForP(M* m, G* gp) {
-    casgstatus(gp, Gsyscall, Grunnable);
-    {
-        LockGuard g(sched.lock);
-        globrunqput(gp);
-    }
-    wakep();
-    gswitchToG0(m, gp, nullptr);  // to the nested scheduler; back once gp runs again
-}
-
-// reentersyscall puts gp back into the system call it came from, keeping
-// the P reserved for it (Go's reentersyscall).
-void reentersyscall(M* m, G* gp) {
-    casgstatus(gp, Grunning, Gsyscall);
-    P* p = m->p;
-    m->syscalltick = p->syscalltick.load(std::memory_order_relaxed);
-    p->m = nullptr;
-    m->oldp = p;
-    m->p = nullptr;
-    p->status.store(Psyscall, std::memory_order_release);
-    if (sched.sysmonwait.load(std::memory_order_seq_cst) ||
-        sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs) {
-        entersyscallSlow(p);  // sysmon must know if work waits on it
+void runCallback(G* gp, GoFunc fn, void* arg) {
+    try {
+        fn(arg);
+    } catch (const std::exception& e) {
+        fatalf("unhandled C++ exception in a callback (goroutine %lld): %s", (long long)gp->goid,
+               e.what());
+    } catch (...) {
+        fatalf("unhandled C++ exception in a callback (goroutine %lld)", (long long)gp->goid);
     }
 }
 
@@ -137,36 +83,30 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     if (first) {
         char* top = gp->syscallctx != nullptr ? static_cast<char*>(gp->syscallctx) - kGap
                                               : reinterpret_cast<char*>(gp->stack.hi);
-        g0->ctx.fctx = make_fcontext(top, 0, nestedSchedule);
-        swapIdentity(g0->ctx, gp->ctx);
+        g0->ctx.fctx = ctxMakeAt(top, nestedSchedule);
+        ctxSwapIdentity(&g0->ctx, &gp->ctx);
         gp->onNativeStack = true;
     }
     m->incgo = false;
+    // The C frames below the callback live on this thread's stack: gp must
+    // come back here if it blocks.
     m->lockedInt++;
     dolockOSThread(m, gp);
     if (isMain) sched.maing.store(gp, std::memory_order_release);
     m->cbdepth.store(m->cbdepth.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     m->ncallback.store(m->ncallback.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 
-    if (acquirep0(m)) {
-        casgstatus(gp, Gsyscall, Grunning);
-        gp->m = m;
-    } else {
-        waitForP(m, gp);
-        m = getm();  // the same M: gp is locked to it
-    }
+    // Out of the system call: the reserved P, an idle one, or wait (as a
+    // locked G: the scheduler hands it back to this M with a P).
+    gp->m = m;
+    exitsyscall(m);
+    m = gp->m;  // the same M: gp is locked to it
     if (countG) {
         m->p->countCreated();
         gp->system = false;  // a user goroutine while it runs the callback
     }
-    try {
-        fn(arg);
-    } catch (const std::exception& e) {
-        fatalf("unhandled C++ exception in a callback (goroutine %lld): %s", (long long)gp->goid,
-               e.what());
-    } catch (...) {
-        fatalf("unhandled C++ exception in a callback (goroutine %lld)", (long long)gp->goid);
-    }
+    runCallback(gp, fn, arg);
+    m = gp->m;
     if (countG) {
         m->p->countExited();
         gp->system = true;
@@ -174,8 +114,10 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
 
     m->cbdepth.store(m->cbdepth.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     if (isMain) sched.maing.store(outerMain, std::memory_order_release);
-    m->curg = gp;
-    reentersyscall(m, gp);
+    // Back into the system call it came from, keeping the P reserved for
+    // it: the next callback or the end of the cgocall finds it at once
+    // unless sysmon gave it away.
+    entersyscall(m);
     // An extra M's goroutine ends its life with the callback: a
     // LockOSThread it left behind goes with it (the thread is not the
     // runtime's to end). A goroutine in a cgocall lives on, locked or not.
@@ -185,12 +127,35 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         gp->lockedm = nullptr;
     }
     if (first) {
-        swapIdentity(g0->ctx, gp->ctx);
+        ctxSwapIdentity(&g0->ctx, &gp->ctx);
         gp->onNativeStack = false;
         g0->ctx.fctx = outerG0;
     }
     m->incgo = wasIncgo;
     return kOK;
+}
+
+int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
+    if (fn == nullptr) return kEINVAL;
+    if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
+    M* m = validm();
+    if (m != nullptr && m->curg != nullptr &&
+        m->curg->atomicstatus.load(std::memory_order_relaxed) == Grunning) {
+        fn(arg);  // already goroutine code
+        return kOK;
+    }
+    if (m != nullptr && !m->isExtra && !m->incgo) return kEBUSY;  // a runtime thread's g0
+    bool fresh = m == nullptr;
+    if (fresh) m = needm(opts.keepM);
+    int rc = cgocallback(m, fn, arg, opts.main);
+    if (fresh && !m->bound) dropm(m);
+    return rc;
+}
+
+int callback(void (*fn)(void*), void* arg) {
+    RunOpts o;
+    o.keepM = true;  // bind the extra M to this thread until it exits
+    return runOnThisThread(fn, arg, o);
 }
 
 }  // namespace gort

@@ -26,7 +26,7 @@ struct ChanTimer::Block {
     std::atomic<int32_t> refs{1};
 
     void unref() {
-        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+        if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) rtdelete(this);
     }
 };
 
@@ -45,10 +45,10 @@ void sendTime(void* arg, uintptr_t) {
 // handle's reference. Without a handle the Block may be gone (fired and
 // freed) by the time start returns.
 ChanTimer::Block* start(int64_t ns, bool handle, Chan** c) {
-    auto* b = new (std::nothrow) ChanTimer::Block;
+    auto* b = tryNew<ChanTimer::Block>();
     if (b == nullptr) return nullptr;
     if (makechan(sizeof(int64_t), 1, &b->c) != kOK) {
-        delete b;
+        rtdelete(b);
         return nullptr;
     }
     chanretain(b->c);

@@ -1,16 +1,24 @@
-// Execution contexts: a goroutine's saved registers and its stack, switched
-// with Boost.Context's fcontext (no system call, no hand-written assembly).
+// Execution contexts: a goroutine's (or a thread's) saved registers and its
+// stack, switched with Boost.Context's fcontext (no system call, no
+// hand-written assembly).
 //
-// A switch is a jump_fcontext(to, data): the jumping side is suspended and
-// its fcontext handed to the resumed side in the returned transfer_t, which
-// must store it in the suspended G before anything else may resume that G.
-// gswitch (proc.cpp) does that bookkeeping; this header only holds the
-// per-context state and the sanitizer annotations, which must bracket the
-// jump in the very function that performs it.
+// This is the only file that names Boost.Context's detail API, and every
+// jump goes through ctxJump, which brackets jump_fcontext with the
+// sanitizer annotations. A jump is ctxJump(from, to, data): the running
+// context is suspended and its fcontext handed to the resumed side in the
+// returned transfer_t, which must store it where the suspended context will
+// be looked for (gswitch's finishSwitch, cgocall's frame) before anything
+// else may resume it. A context's entry function calls ctxEntered first.
+//
+// Each Context always carries the sanitizer identity fields (stack bounds,
+// TSan fiber, ASan fake stack), so the layout never depends on the build.
 #pragma once
 
 #include <boost/context/detail/fcontext.hpp>
 #include <cstddef>
+#include <utility>
+
+#include "runtime/base.h"
 
 #if defined(GORT_TSAN)
 extern "C" {
@@ -33,21 +41,96 @@ namespace gort {
 
 using fcontext_t = boost::context::detail::fcontext_t;
 using transfer_t = boost::context::detail::transfer_t;
-using boost::context::detail::jump_fcontext;
-using boost::context::detail::make_fcontext;
+using ContextFn = void (*)(transfer_t);
 
 // Context is what a suspended execution needs to be resumed.
 struct Context {
     fcontext_t fctx = nullptr;  // saved registers; null before the first run
-    // Stack bounds as sanitizers need them (lowest address, usable size).
+    // The stack it runs on, as sanitizers need it (lowest address, size).
     const void* stackLo = nullptr;
     size_t stackSize = 0;
+    void* tsanFiber = nullptr;      // TSan's fiber for it (TSan builds)
+    void* asanFakeStack = nullptr;  // ASan's fake stack while suspended (ASan builds)
+};
+
+// ctxSetStack gives c the stack [lo, lo+size) as its identity, fresh:
+// memory a previous user poisoned is cleaned first.
+inline void ctxSetStack(Context* c, void* lo, size_t size) {
+#if defined(GORT_ASAN)
+    __asan_unpoison_memory_region(lo, size);
+#endif
+    c->stackLo = lo;
+    c->stackSize = size;
 #if defined(GORT_TSAN)
-    void* tsanFiber = nullptr;
+    if (c->tsanFiber == nullptr) c->tsanFiber = __tsan_create_fiber(0);
+#endif
+}
+
+// ctxMake makes c start fn on the fresh stack [lo, lo+size).
+inline void ctxMake(Context* c, void* lo, size_t size, ContextFn fn) {
+    ctxSetStack(c, lo, size);
+    c->fctx = boost::context::detail::make_fcontext(static_cast<char*>(lo) + size, size, fn);
+}
+
+// ctxMakeAt makes a context starting fn with its stack top at sp, on a
+// stack whose identity c already has (below frames in use there).
+inline fcontext_t ctxMakeAt(void* sp, ContextFn fn) {
+    return boost::context::detail::make_fcontext(sp, 0, fn);
+}
+
+// ctxAdoptThread gives c the identity of the calling thread's own stack.
+void ctxAdoptThread(Context* c);
+
+// ctxDestroy drops what c holds for the sanitizers.
+inline void ctxDestroy(Context* c) {
+#if defined(GORT_TSAN)
+    if (c->tsanFiber != nullptr) __tsan_destroy_fiber(c->tsanFiber);
+#endif
+    c->tsanFiber = nullptr;
+    c->fctx = nullptr;
+}
+
+// ctxSwapIdentity exchanges the sanitizer identities of two contexts (a
+// callback's goroutine and g0 swap stacks, runtime/cgocallback.cpp).
+inline void ctxSwapIdentity(Context* a, Context* b) {
+    std::swap(a->stackLo, b->stackLo);
+    std::swap(a->stackSize, b->stackSize);
+    std::swap(a->tsanFiber, b->tsanFiber);
+    std::swap(a->asanFakeStack, b->asanFakeStack);
+}
+
+// ctxJump suspends the running context `from` and resumes `to` at fctx
+// (to->fctx unless given), passing data. fromExits: `from` will never be
+// resumed (ASan then drops its fake stack). Returns the transfer made by
+// whoever resumes `from`.
+GORT_ALWAYS_INLINE transfer_t ctxJump(Context* from, const Context* to, fcontext_t fctx,
+                                      void* data, bool fromExits = false) {
+#if defined(GORT_TSAN)
+    __tsan_switch_to_fiber(to->tsanFiber, 0);
 #endif
 #if defined(GORT_ASAN)
-    void* asanFakeStack = nullptr;
+    __sanitizer_start_switch_fiber(fromExits ? nullptr : &from->asanFakeStack, to->stackLo,
+                                   to->stackSize);
 #endif
-};
+    (void)from;
+    (void)fromExits;
+    transfer_t t = boost::context::detail::jump_fcontext(fctx, data);
+#if defined(GORT_ASAN)
+    __sanitizer_finish_switch_fiber(from->asanFakeStack, nullptr, nullptr);
+#endif
+    return t;
+}
+
+GORT_ALWAYS_INLINE transfer_t ctxJump(Context* from, const Context* to, void* data,
+                                      bool fromExits = false) {
+    return ctxJump(from, to, to->fctx, data, fromExits);
+}
+
+// ctxEntered is the first statement of a context's entry function.
+GORT_ALWAYS_INLINE void ctxEntered() {
+#if defined(GORT_ASAN)
+    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
+#endif
+}
 
 }  // namespace gort

@@ -66,17 +66,13 @@ class BlockSignals {
 // newExtraG makes an extra M's own goroutine: in a system call, not
 // counted, with a stack for its callbacks.
 G* newExtraG() {
-    G* gp = new G;
+    G* gp = rtnew<G>();
     gp->system = true;
     gp->goid = goidalloc(nullptr);
     gp->stackSize = stackRoundSize(0);
     gp->stack = stackalloc(gp->stackSize);
-    if (!gp->stack) fatal("out of memory allocating an extra M's goroutine stack");
-    gp->ctx.stackLo = reinterpret_cast<const void*>(gp->stack.lo);
-    gp->ctx.stackSize = gp->stack.size();
-#if defined(GORT_TSAN)
-    gp->ctx.tsanFiber = __tsan_create_fiber(0);
-#endif
+    if (!gp->stack) throwOOM("an extra M's goroutine stack", gp->stackSize);
+    ctxSetStack(&gp->ctx, reinterpret_cast<void*>(gp->stack.lo), gp->stack.size());
     gp->atomicstatus.store(Gsyscall, std::memory_order_relaxed);
     allgadd(gp);
     return gp;
@@ -86,16 +82,14 @@ void freeExtraG(G* gp) {
     if (gp == nullptr) return;
     allgremove(gp);
     stackfree(gp->stack);
-#if defined(GORT_TSAN)
-    __tsan_destroy_fiber(gp->ctx.tsanFiber);
-#endif
-    delete gp->timer;
-    delete gp;
+    ctxDestroy(&gp->ctx);
+    rtdelete(gp->timer);
+    rtdelete(gp);
 }
 
 M* oneNewExtraM() {
-    M* m = new M;
-    m->g0 = new G;
+    M* m = rtnew<M>();
+    m->g0 = rtnew<G>();
     m->g0->system = true;
     m->g0->atomicstatus.store(Grunning, std::memory_order_relaxed);
     m->isExtra = true;
@@ -112,18 +106,6 @@ void extramPut(M* m) {
     m->schedlink = sched.extram;
     sched.extram = m;
     sched.extraMCount++;
-}
-
-// releaseP gives back the P a thread reserved when its last callback
-// returned (it waits in Psyscall as m->oldp).
-void releaseP(M* m) {
-    P* p = m->oldp;
-    m->oldp = nullptr;
-    uint32_t st = Psyscall;
-    if (p != nullptr && p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
-        p->syscalltick.fetch_add(1, std::memory_order_relaxed);
-        handoffp(p);
-    }
 }
 
 // extraMExit is the pthread key destructor: the thread is exiting.
@@ -174,7 +156,7 @@ M* needm(bool bind) {
 
 void dropm(M* m) {
     BlockSignals b;
-    releaseP(m);
+    handoffOldp(m);  // the P its last callback left reserved
     if (m->bound && sched.extraKeyValid) pthread_setspecific(sched.extraKey, nullptr);
     m->bound = false;
     unminitSignalStack(m);
@@ -200,7 +182,6 @@ M* validm() {
     m->p = m->nextp = m->oldp = nullptr;
     m->lockedg = nullptr;
     m->lockedExt = m->lockedInt = 0;
-    m->ncgo = 0;
     m->incgo = false;
     m->spinning = false;
     m->exitThread = false;
@@ -247,23 +228,6 @@ void extramFreeAll() {
     }
     if (sched.extraKeyValid) pthread_key_delete(sched.extraKey);
     sched.extraKeyValid = false;
-}
-
-int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
-    if (fn == nullptr) return kEINVAL;
-    if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
-    M* m = validm();
-    if (m != nullptr && m->curg != nullptr &&
-        m->curg->atomicstatus.load(std::memory_order_relaxed) == Grunning) {
-        fn(arg);  // already goroutine code
-        return kOK;
-    }
-    if (m != nullptr && !m->isExtra && !m->incgo) return kEBUSY;  // a runtime thread's g0
-    bool fresh = m == nullptr;
-    if (fresh) m = needm(opts.keepM);
-    int rc = cgocallback(m, fn, arg, opts.main);
-    if (fresh && !m->bound) dropm(m);
-    return rc;
 }
 
 }  // namespace gort

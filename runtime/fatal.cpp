@@ -76,6 +76,22 @@ void printerr(const char* fmt, ...) {
     va_end(ap);
 }
 
+void throwOOM(const char* what, size_t size) {
+    fatalf("out of memory allocating %zu bytes (%s)", size, what);
+}
+
+void* rtalloc(size_t size, const char* what) {
+    void* p = malloc(size);
+    if (p == nullptr) throwOOM(what, size);
+    return p;
+}
+
+void* rtrealloc(void* p, size_t size, const char* what) {
+    void* n = realloc(p, size);
+    if (n == nullptr) throwOOM(what, size);
+    return n;
+}
+
 void fatal(const char* msg) {
     fatalf("%s", msg);
 }
@@ -128,9 +144,7 @@ void allgadd(G* gp) {
     if (sched.allglen == sched.allgcap) {
         int64_t cap = sched.allgcap == 0 ? 1024 : sched.allgcap * 2;
         constexpr size_t kSlot = sizeof(sched.allgs[0]);  // NOLINT(bugprone-sizeof-expression)
-        auto** n =
-            static_cast<G**>(malloc(size_t(cap) * kSlot));  // NOLINT(bugprone-sizeof-expression)
-        if (n == nullptr) fatal("out of memory growing allgs");
+        auto** n = static_cast<G**>(rtalloc(size_t(cap) * kSlot, "allgs"));
         if (sched.allglen > 0) memcpy(n, sched.allgs, size_t(sched.allglen) * kSlot);
         G** old = sched.allgs;
         sched.allgs = n;  // dumps read without the lock: publish the full copy

@@ -3,6 +3,11 @@
 // runtime2.go; the algorithms that use them are in proc.cpp (scheduling),
 // newm.cpp (thread creation), lockosthread.cpp, syscall.cpp and timers.cpp.
 //
+// The code mirrors Go 1.21's runtime (proc.go, cgocall.go, runtime/cgo):
+// the 1.14 system-call protocol, the template thread of 1.10, and 1.21's
+// extra Ms bound to their C threads. Names are Go's where the concept is
+// Go's, so the two can be read side by side.
+//
 // Ownership rules, as in Go:
 //   - A G is owned by the M running it (status Grunning), or by the run queue
 //     or wait queue that holds it. Its status moves only along the edges
@@ -23,6 +28,7 @@
 
 #include "runtime/base.h"
 #include "runtime/context.h"
+#include "runtime/limits.h"
 #include "runtime/lock.h"
 #include "runtime/stack.h"
 
@@ -73,13 +79,18 @@ struct G {
     int cgoErrno = 0;                 // errno left by the last cgocall
     fcontext_t syscallctx = nullptr;  // this G's context while it is in C
     bool onNativeStack = false;       // runs on its M's thread stack (a callback)
+    bool inBlocking = false;          // between blockingBegin and blockingEnd
 
-    // Hooks for layers above (Python): run on this G's stack right before it
-    // switches out and right after it switches in.
-    void (*parkHook)(void*) = nullptr;
-    void (*resumeHook)(void*) = nullptr;
+    // Switch hooks for the layers above (GoOptions): onPark runs on this
+    // G's stack right before every switch away from it, onResume right
+    // after every switch back. A switch made inside a hook runs no hooks.
+    void (*onPark)(void*) = nullptr;
+    void (*onResume)(void*) = nullptr;
     void* hookArg = nullptr;
-    M* affinity = nullptr;  // prefer to resume on this M
+    bool inHook = false;
+    // Resume affinity: prefer resuming on lastm, the M that last ran it.
+    bool affinity = false;
+    M* lastm = nullptr;
 
     Gstatus status() const { return Gstatus(atomicstatus.load(std::memory_order_acquire)); }
 };
@@ -103,9 +114,7 @@ struct M {
     P* nextp = nullptr;  // P to attach when woken or started
     P* oldp = nullptr;   // P held before entering a system call
     bool spinning = false;
-    bool blocked = false;                // sleeping on park
-    bool incgo = false;                  // running C code for a cgocall
-    int32_t ncgo = 0;                    // cgocalls in progress
+    bool incgo = false;                  // running C code (a cgocall, a blocking region)
     std::atomic<uint64_t> ncgocall{0};   // written by this M only
     std::atomic<uint64_t> ncallback{0};  // written by this M only
     std::atomic<int32_t> cbdepth{0};     // callbacks in progress (written by this M)
@@ -117,11 +126,8 @@ struct M {
     M* alllink = nullptr;    // allm
     sigset_t sigmask;        // mask to run with (initSigmask for runtime Ms)
     void (*mstartfn)() = nullptr;
-    int32_t locks = 0;
     pid_t procid = 0;  // kernel thread id
-    uint32_t syscalltick = 0;
     uint64_t fastrand = 0;
-    int64_t syscallwhen = 0;
     MOrigin origin = MOrigin::native;
     bool isExtra = false;     // for a thread the runtime did not create
     bool bound = false;       // isExtra, and kept by its thread until it exits
@@ -132,9 +138,8 @@ struct M {
     // runtime does not own, to return to its caller.
     bool exitThread = false;
     void* sigaltstack = nullptr;  // alternate signal stack we installed
-    size_t g0StackSize = 0;       // OS stack size recorded at creation
     void* g0sp0 = nullptr;        // g0's frame where the thread entered the runtime
-    fcontext_t cgoctx = nullptr;  // the persistent C context (bridge/cgocall.cpp)
+    Context cgoctx;               // the persistent C context (cgocall.cpp)
     bool cgoctxChecked = false;   // whether the thread's stack allows one
 
     // Switch bookkeeping: the G that switched away from this M's thread and
@@ -155,7 +160,7 @@ struct alignas(64) P {
     int32_t id = 0;
     std::atomic<uint32_t> status{Pdead};
     P* link = nullptr;  // idle list
-    uint32_t schedtick = 0;
+    uint32_t schedtick = 0;  // switches to a G on this P (every one)
     std::atomic<uint32_t> syscalltick{0};
     SysmonTick sysmontick;
     M* m = nullptr;  // owning M
@@ -169,8 +174,12 @@ struct alignas(64) P {
     std::atomic<uint32_t> runqtail{0};
     std::atomic<G*> runq[kRunqSize] = {};
     // runnext, if set, runs before anything in runq: a G readied or created
-    // by the running G inherits the rest of its time slice.
+    // by the running G inherits the rest of its time slice. runnextStreak
+    // counts consecutive runs from runnext: at kMaxRunnextStreak the ring's
+    // head goes first (fairness without preemption: a ping-pong pair cannot
+    // keep the ring waiting).
     std::atomic<G*> runnext{nullptr};
+    uint32_t runnextStreak = 0;
 
     // Dead Gs ready for reuse, and free stacks of the default size.
     G* gFree = nullptr;
@@ -194,8 +203,6 @@ struct alignas(64) P {
     int32_t ntimers = 0, timersCap = 0;
     std::atomic<int64_t> timer0When{0};  // earliest when, 0 if none
 };
-
-constexpr int kMaxProcs = 1024;
 
 // Sched is the global scheduler state (Go's schedt plus globals).
 struct Sched {
@@ -235,9 +242,7 @@ struct Sched {
     int64_t allglen = 0, allgcap = 0;
 
     std::atomic<int64_t> goidgen{0};
-    std::atomic<int64_t> gcreatedNoP{0};  // Gs created with no P
-    std::atomic<int64_t> gexitedNoP{0};
-    std::atomic<int64_t> nsysg{0};  // live system Gs (not counted)
+    std::atomic<int64_t> gcreatedNoP{0};  // Gs created with no P (they exit on one)
 
     // The goroutine gort_run_main is running, if any (deadlock detection).
     std::atomic<G*> maing{nullptr};

@@ -76,7 +76,6 @@ P* releasep(M* m) {
 }
 
 void stopm(M* m) {
-    if (m->locks != 0) fatal("stopm holding locks");
     if (m->p != nullptr) fatal("stopm holding p");
     if (m->spinning) fatal("stopm spinning");
     {
@@ -87,10 +86,8 @@ void stopm(M* m) {
         }
         mput(m);
     }
-    m->blocked = true;
     m->park.sleep();
     m->park.clear();
-    m->blocked = false;
     if (m->exitThread) return;
     acquirep(m, m->nextp);
     m->nextp = nullptr;

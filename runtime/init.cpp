@@ -138,10 +138,7 @@ bool initialized() {
 int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {
     if (fn == nullptr) return kEINVAL;
     if (!initialized()) return kENOTINIT;
-    SpawnOpts so;
-    so.stackSize = opts.stackSize;
-    so.name = opts.name;
-    return newproc(fn, arg, so, goidOut);
+    return newproc(fn, arg, opts, goidOut);
 }
 
 int64_t goid() {
@@ -166,14 +163,6 @@ int gomaxprocs(int n) {
 void setThreadStartHook(ThreadStartHook hook, bool threadsEnd) {
     threadStartHook = hook;
     threadStartHookIsDefault = threadsEnd;
-}
-
-void setSwitchHooks(void (*park)(void*), void (*resume)(void*), void* arg) {
-    G* gp = getg();
-    if (gp == nullptr) return;
-    gp->parkHook = park;
-    gp->resumeHook = resume;
-    gp->hookArg = arg;
 }
 
 }  // namespace gort

@@ -82,10 +82,9 @@ void stoplockedm(M* m) {
     if (lg == nullptr || lg->lockedm != m) fatal("stoplockedm: inconsistent locking");
     if (m->p != nullptr) handoffp(releasep(m));
     incidlelocked(1);
-    m->blocked = true;
     m->park.sleep();
     m->park.clear();
-    m->blocked = false;
+
     if (m->exitThread) return;
     if (lg->status() != Grunnable) {
         printerr("runtime:stoplockedm: lockedg (atomicstatus=%u) is not Grunnable", lg->status());

@@ -49,7 +49,6 @@ RWMutex execLock;
 
 namespace {
 
-constexpr int64_t kMaxMCount = 10000;  // Go's default thread limit
 constexpr int kCreateTries = 20;
 constexpr int32_t kIdleReserve = 2;  // idle Ms kept ready while locked threads exit
 
@@ -102,9 +101,6 @@ namespace {
 int newosproc(M* mp) {
     pthread_attr_t attr;
     if (int err = pthread_attr_init(&attr)) return err;
-    size_t size = 0;
-    pthread_attr_getstacksize(&attr, &size);
-    mp->g0StackSize = size;  // the g0 stack bound mstart relies on
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     // Block every signal across creation: the new thread must not take a
     // signal before minit has set up its M; it opens its own mask there.
@@ -232,8 +228,8 @@ void mcommoninit(M* m) {
 }
 
 M* allocm(P* p, void (*fn)()) {
-    M* m = new M;
-    m->g0 = new G;
+    M* m = rtnew<M>();
+    m->g0 = rtnew<G>();
     m->g0->system = true;
     m->g0->atomicstatus.store(Grunning, std::memory_order_relaxed);
     m->mstartfn = fn;
@@ -244,8 +240,8 @@ M* allocm(P* p, void (*fn)()) {
 }
 
 void mfree(M* m) {
-    delete m->g0;
-    delete m;
+    rtdelete(m->g0);
+    rtdelete(m);
 }
 
 int newm(void (*fn)(), P* p) {
@@ -361,24 +357,7 @@ void minit(M* m) {
 }
 
 void minitG0(M* m) {
-#if defined(GORT_ASAN)
-    // ASan needs the bounds of the stack it switches back to. (Not asked
-    // otherwise: pthread_getattr_np costs a system call or, on the main
-    // thread, a read of /proc/self/maps.)
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-        void* addr = nullptr;
-        size_t size = 0;
-        pthread_attr_getstack(&attr, &addr, &size);
-        m->g0->ctx.stackLo = addr;
-        m->g0->ctx.stackSize = size;
-        pthread_attr_destroy(&attr);
-    }
-#endif
-#if defined(GORT_TSAN)
-    m->g0->ctx.tsanFiber = __tsan_get_current_fiber();
-#endif
-    (void)m;
+    ctxAdoptThread(&m->g0->ctx);
 }
 
 void unminit(M* m) {

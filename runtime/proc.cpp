@@ -63,15 +63,40 @@ constexpr int32_t kGFreeGlobalMax = 65536;  // pooled globally; beyond, Gs are f
 
 void stackput(P* p, Stack s);
 
+// Switch hooks (GoOptions::onPark/onResume) run on the goroutine's stack
+// around every switch away from it; a switch made inside a hook (a
+// blockingEnd that waits for a P) runs none.
+GORT_NOINLINE void runParkHook(G* gp) {
+    if (gp->inHook) return;
+    gp->inHook = true;
+    gp->onPark(gp->hookArg);
+    gp->inHook = false;
+}
+
+GORT_NOINLINE void runResumeHook(G* gp) {
+    if (gp->inHook) return;
+    gp->inHook = true;
+    gp->onResume(gp->hookArg);
+    gp->inHook = false;
+}
+
+GORT_ALWAYS_INLINE void parkHook(G* gp) {
+    if (GORT_UNLIKELY(gp->onPark != nullptr)) runParkHook(gp);
+}
+
+GORT_ALWAYS_INLINE void resumeHook(G* gp) {
+    if (GORT_UNLIKELY(gp->onResume != nullptr)) runResumeHook(gp);
+}
+
+
 // gentry is where a new G starts: finish the switch that started it, run its
 // function, exit.
 [[noreturn]] void gentry(transfer_t t) {
+    ctxEntered();
     M* m = static_cast<M*>(t.data);
-#if defined(GORT_ASAN)
-    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
-#endif
     finishSwitch(m, t.fctx);
     G* gp = m->curg;
+
     try {
         gp->fn(gp->arg);
     } catch (const std::exception& e) {
@@ -106,21 +131,9 @@ void stackput(P* p, Stack s) {
 void gstart(M* m, G* gp) {
     if (!gp->stack) {
         gp->stack = stackget(m->p, gp->stackSize);
-        if (!gp->stack) {
-            fatalf("out of memory: cannot allocate a %zu-byte stack for goroutine %lld",
-                   gp->stackSize, (long long)gp->goid);
-        }
+        if (!gp->stack) throwOOM("a goroutine stack", gp->stackSize);
     }
-#if defined(GORT_ASAN)
-    // A reused stack still carries the poisoned redzones of its last owner.
-    __asan_unpoison_memory_region(reinterpret_cast<void*>(gp->stack.lo), gp->stack.size());
-#endif
-    gp->ctx.fctx = make_fcontext(reinterpret_cast<void*>(gp->stack.hi), gp->stack.size(), gentry);
-    gp->ctx.stackLo = reinterpret_cast<const void*>(gp->stack.lo);
-    gp->ctx.stackSize = gp->stack.size();
-#if defined(GORT_TSAN)
-    gp->ctx.tsanFiber = __tsan_create_fiber(0);
-#endif
+    ctxMake(&gp->ctx, reinterpret_cast<void*>(gp->stack.lo), gp->stack.size(), gentry);
 }
 
 // startRunning makes gp the M's current G, ready to be switched to.
@@ -128,7 +141,11 @@ inline void startRunning(M* m, G* gp, bool inheritTime) {
     m->curg = gp;
     gp->m = m;
     casgstatus(gp, Grunnable, Grunning);
-    if (!inheritTime) m->p->schedtick++;
+    // Every switch counts, inherited or not: the 1-in-61 look at the global
+    // queue must come round even while a pair ping-pongs through runnext
+    // (Go bounds that with preemption; a cooperative runtime cannot).
+    (void)inheritTime;
+    m->p->schedtick++;
     if (gp->ctx.fctx == nullptr) gstart(m, gp);
 }
 
@@ -161,22 +178,12 @@ void goexitLocked(M* m, G* prev);
 // with a `ret`, so each return after a switch is mispredicted (the CPU's
 // return stack still holds the other goroutine's frames); one call level
 // less around the jump is one mispredicted return less per switch.
-__attribute__((always_inline)) inline M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*)) {
+GORT_ALWAYS_INLINE M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*)) {
     m->prevg = from;
     m->afterSwitch = after;
-#if defined(GORT_TSAN)
-    __tsan_switch_to_fiber(to->ctx.tsanFiber, 0);
-#endif
-#if defined(GORT_ASAN)
     bool dying = after == goexitAfter || after == goexitLocked;
-    __sanitizer_start_switch_fiber(dying ? nullptr : &from->ctx.asanFakeStack, to->ctx.stackLo,
-                                   to->ctx.stackSize);
-#endif
-    transfer_t t = jump_fcontext(to->ctx.fctx, m);
+    transfer_t t = ctxJump(&from->ctx, &to->ctx, m, dying);
     M* cur = static_cast<M*>(t.data);
-#if defined(GORT_ASAN)
-    __sanitizer_finish_switch_fiber(from->ctx.asanFakeStack, nullptr, nullptr);
-#endif
     finishSwitch(cur, t.fctx);
     return cur;
 }
@@ -235,16 +242,12 @@ void gdestroy(M* m, G* prev) {
         free(prev->name);
         prev->name = nullptr;
     }
-    if (prev->system) {
-        sched.nsysg.fetch_sub(1, std::memory_order_relaxed);
-    } else {
-        m->p->countExited();
-    }
-#if defined(GORT_TSAN)
-    __tsan_destroy_fiber(prev->ctx.tsanFiber);
-    prev->ctx.tsanFiber = nullptr;
-#endif
-    prev->ctx.fctx = nullptr;
+    prev->onPark = nullptr;
+    prev->onResume = nullptr;
+    prev->hookArg = nullptr;
+    prev->lastm = nullptr;
+    m->p->countExited();
+    ctxDestroy(&prev->ctx);
     stackput(m->p, prev->stack);
     prev->stack = Stack{};
     gfput(m->p, prev);
@@ -287,9 +290,14 @@ void goexitLocked(M* m, G* prev) {
 // ---- public switching entry points -----------------------------------------------
 
 M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*)) {
+    parkHook(gp);
+    m = gp->m;
     m->curg = nullptr;
-    return gswitch(m, gp, m->g0, after);
+    m = gswitch(m, gp, m->g0, after);
+    resumeHook(gp);
+    return m;
 }
+
 
 void badgstatus(G* gp, uint32_t from, uint32_t to) {
     fatalf("casgstatus: bad incoming values: goroutine %lld from %u to %u, status is %u",
@@ -307,8 +315,8 @@ void gosched() {
         sched_yield();
         return;
     }
+    parkHook(gp);
     M* m = gp->m;
-    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
     // Yield to the local queue, except every 61st time when there are
     // other Ps: then through the global queue, so yielding goroutines spread
     // over the Ps (Go always uses the global queue, at the cost of a lock
@@ -319,29 +327,28 @@ void gosched() {
         m->p->schedtick % 61 == 30 && sched.gomaxprocs.load(std::memory_order_relaxed) > 1;
     G* next = spread ? nullptr : fastNext(m);
     leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
-    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+    resumeHook(gp);
 }
 
 void goyield() {
-    M* m = getm();
-    G* gp = m->curg;
-    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
+    G* gp = getm()->curg;
+    parkHook(gp);
+    M* m = gp->m;
     leave(m, gp, fastNext(m), goschedLocal);
-    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+    resumeHook(gp);
 }
 
 void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason) {
     G* gp = getg();
     if (gp == nullptr) fatal("gopark: not on a goroutine");
+    parkHook(gp);
     M* m = gp->m;
-    if (m->locks != 0) fatal("gopark: holding locks");
-    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
     gp->waitreason = reason;
     m->waitunlockf = unlockf;
     m->waitlock = lock;
     leave(m, gp, fastNext(m), parkAfter);
     gp->waitreason = nullptr;
-    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+    resumeHook(gp);
 }
 
 namespace {
@@ -458,8 +465,8 @@ void gfput(P* p, G* gp) {
 
 void gdelete(G* gp) {
     allgremove(gp);
-    delete gp->timer;
-    delete gp;
+    rtdelete(gp->timer);
+    rtdelete(gp);
 }
 
 void gfreeAll() {
@@ -483,11 +490,20 @@ void gfreeAll() {
     }
 }
 
-G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
+namespace {
+
+// newproc1 makes a runnable G without queueing it; null when memory ran
+// out (a goroutine is a user-requested object: kENOMEM, not fatal).
+G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
+    char* name = nullptr;
+    if (opts.name != nullptr && (name = strdup(opts.name)) == nullptr) return nullptr;
     G* gp = gfget(p);
     if (gp == nullptr) {
-        gp = new (std::nothrow) G;
-        if (gp == nullptr) return nullptr;
+        gp = tryNew<G>();
+        if (gp == nullptr) {
+            free(name);
+            return nullptr;
+        }
         gp->atomicstatus.store(Gdead, std::memory_order_relaxed);
         allgadd(gp);
     }
@@ -495,21 +511,21 @@ G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
     gp->arg = arg;
     gp->stackSize = stackRoundSize(opts.stackSize);
     gp->ctx.fctx = nullptr;
-    gp->system = opts.system;
-    gp->name = opts.name != nullptr ? strdup(opts.name) : nullptr;
+    gp->name = name;
     gp->goid = goidalloc(p);
-    gp->parkHook = nullptr;
-    gp->resumeHook = nullptr;
-    gp->hookArg = nullptr;
-    gp->affinity = nullptr;
+    gp->onPark = opts.onPark;
+    gp->onResume = opts.onResume;
+    gp->hookArg = opts.hookArg;
+    gp->inHook = false;
+    gp->affinity = opts.resumeAffinity;
+    gp->lastm = nullptr;
     gp->cgoErrno = 0;
     gp->syscallctx = nullptr;
     gp->onNativeStack = false;
+    gp->inBlocking = false;
     gp->param = nullptr;
     gp->waiting = nullptr;
-    if (opts.system) {
-        sched.nsysg.fetch_add(1, std::memory_order_relaxed);
-    } else if (p != nullptr) {
+    if (p != nullptr) {
         p->countCreated();
     } else {
         sched.gcreatedNoP.fetch_add(1, std::memory_order_relaxed);
@@ -518,7 +534,9 @@ G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p) {
     return gp;
 }
 
-int newproc(GoFunc fn, void* arg, const SpawnOpts& opts, int64_t* goidOut) {
+}  // namespace
+
+int newproc(GoFunc fn, void* arg, const GoOptions& opts, int64_t* goidOut) {
     M* m = getm();
     P* p = m != nullptr ? m->p : nullptr;
     G* gp = newproc1(fn, arg, opts, p);
@@ -539,16 +557,16 @@ int newproc(GoFunc fn, void* arg, const SpawnOpts& opts, int64_t* goidOut) {
         // and free their memory before it makes more: queues, Gs and stacks
         // stay bounded however many goroutines one loop spawns.
         G* self = m->curg;
-        if (self->parkHook != nullptr) self->parkHook(self->hookArg);
-        leave(m, self, nullptr, goschedGlobal);
-        if (self->resumeHook != nullptr) self->resumeHook(self->hookArg);
+        parkHook(self);
+        leave(self->m, self, nullptr, goschedGlobal);
+        resumeHook(self);
     }
     return kOK;
 }
 
 int64_t numGoroutine() {
-    int64_t n = sched.gcreatedNoP.load(std::memory_order_relaxed) -
-                sched.gexitedNoP.load(std::memory_order_relaxed);
+    int64_t n = sched.gcreatedNoP.load(std::memory_order_relaxed);
+
     int32_t np = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < np; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
@@ -581,7 +599,7 @@ void resetspinning(M* m) {
 
 void schedule(M* m) {
     for (;;) {
-        if (m->locks != 0) fatal("schedule: holding locks");
+
         if (m->incgo) fatal("schedule: in cgo");
         if (m->exitThread) return;
         G* gp = m->pendingg;

@@ -1,6 +1,6 @@
 // Internal scheduler interface: the functions the runtime's files call on
 // each other. Names follow Go's proc.go so the two can be read side by side.
-// Nothing here is for the layers above; they use runtime/runtime.h.
+// Nothing here is for the layers above; they use runtime/include/runtime/.
 #pragma once
 
 #include "runtime/gmp.h"
@@ -14,7 +14,8 @@ namespace gort {
 // Switching (gswitch, private to proc.cpp) suspends the running G or g0
 // and resumes another; after(m, from) runs on the resumed side once the
 // suspended context is saved (Go's mcall function). gswitchToG0 is mcall:
-// it leaves the running G gp for this M's g0; returns the M that resumes gp.
+// it leaves the running G gp for this M's g0, running gp's switch hooks
+// around the switch; returns the M that resumes gp.
 M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*));
 
 // finishSwitch completes a switch on the resumed side: it saves the left
@@ -31,25 +32,17 @@ inline void finishSwitch(M* m, fcontext_t fctx) {
 
 // ---- G lifecycle (proc.cpp) -----------------------------------------------
 
-struct SpawnOpts {
-    size_t stackSize = 0;  // 0 = default
-    const char* name = nullptr;
-    bool system = false;  // not counted by numGoroutine
-};
-
 // newproc creates a runnable G running fn(arg) and queues it; goidOut, if
 // set, receives its id. Returns kOK or kENOMEM. A goroutine that spawns into
 // a full run queue yields (see proc.cpp).
-int newproc(GoFunc fn, void* arg, const SpawnOpts& opts, int64_t* goidOut = nullptr);
+int newproc(GoFunc fn, void* arg, const GoOptions& opts, int64_t* goidOut = nullptr);
 
-// newG returns a G in state Gdead from the free lists or the heap (stack
-// not yet attached).
+// gfget returns a G in state Gdead from the free lists (stack still
+// attached), or null; gfput puts a dead one there.
 G* gfget(P* p);
 void gfput(P* p, G* gp);
 void gdelete(G* gp);
 void gfreeAll();
-// newproc1 makes a runnable G without queueing it.
-G* newproc1(GoFunc fn, void* arg, const SpawnOpts& opts, P* p);
 
 [[noreturn]] void goexit1();
 void gosched();
@@ -65,16 +58,17 @@ void goready(G* gp);
 // `from`. Only the G's current owner changes its status (gmp.h), so a
 // checked store is enough; Go needs a CAS because its GC also claims Gs.
 [[noreturn]] void badgstatus(G* gp, uint32_t from, uint32_t to);
-inline void casgstatus(G* gp, uint32_t from, uint32_t to) {
+inline void casgstatus(G* gp, Gstatus from, Gstatus to) {
     if (GORT_UNLIKELY(gp->atomicstatus.load(std::memory_order_relaxed) != from)) {
         badgstatus(gp, from, to);
     }
     gp->atomicstatus.store(to, std::memory_order_release);
 }
+
+// ---- scheduling (proc.cpp) ------------------------------------------------
+
+// execute runs gp on m (called on g0); returns when m's g0 runs again.
 void execute(M* m, G* gp, bool inheritTime);
-
-// ---- the scheduler loop (proc.cpp) ----------------------------------------
-
 // schedule runs on g0 until the M must exit (m->exitThread) or, for an M
 // bound to a foreign thread, until its locked G is done.
 void schedule(M* m);
@@ -89,7 +83,6 @@ G* runqsteal(P* p, P* p2, bool stealRunNextG);
 // held).
 void runqdrain(P* p);
 void globrunqput(G* gp);                             // sched.lock held
-void globrunqputhead(G* gp);                         // sched.lock held
 void globrunqputbatch(G* head, G* tail, int32_t n);  // sched.lock held
 G* globrunqget(P* p, int32_t max);                   // sched.lock held
 
@@ -106,18 +99,15 @@ void startm(P* p, bool spinning);
 void handoffp(P* p);
 void wakep();
 void incidlelocked(int32_t v);
+// mspinning is the start function of an M started spinning (startm).
 void mspinning();
-// notifyWorkAvailable is wakep for callers that may hold no P.
-inline void notifyWork() {
-    wakep();
-}
 
 // ---- threads (newm.cpp) ---------------------------------------------------
 
 // threadStartHook is Go's _cgo_thread_start: null unless bridge/ filled it.
 extern ThreadStartHook threadStartHook;
-// threadStartHookIsDefault: the hook is bridge/'s, whose threads end when
-// mstart returns (shutdown waits for them to be gone).
+// threadStartHookIsDefault: the hook's threads end when mstart returns
+// (shutdown waits for them to be gone).
 extern bool threadStartHookIsDefault;
 extern bool iscgo;
 extern RWMutex execLock;
@@ -194,32 +184,44 @@ void moveTimers(P* from);
 // wakeTimerSleeper wakes the M sleeping until the next timer if `when` is
 // earlier; with no such M it wakes an idle P.
 void wakeTimerSleeper(int64_t when);
+// timeSleep parks the calling goroutine for ns (Go's timeSleep).
 void timeSleep(int64_t ns);
 
 // ---- GOMAXPROCS (procresize.cpp) -----------------------------------------
 
 int32_t procresize(int32_t nprocs);
-// procRetireIfDead: the M owns p and p is now beyond GOMAXPROCS: retire it.
-// Returns true if p was retired (the M then has no P).
+// retireIfBeyondMaxprocs: the M owns p and p is now beyond GOMAXPROCS:
+// retire it. Returns true if p was retired (the M then has no P).
 bool retireIfBeyondMaxprocs(M* m);
 void pfreeAll();
 
-// ---- syscalls (syscall.cpp) ----------------------------------------------
+// ---- system calls (syscall.cpp) -------------------------------------------
 
-// entersyscall/exitsyscall bracket a call that blocks outside the runtime:
-// meanwhile the P may be taken for other goroutines. The G may come back
-// on another M. The inline forms take the current M (hot paths: cgocall).
-void entersyscall();
-void exitsyscall();
-void entersyscallSlow(P* p);
-void exitsyscallSlow(M* m, G* gp);
+// entersyscall/exitsyscall bracket a call that blocks outside the runtime
+// (a cgocall, a blocking region, a foreign thread between callbacks):
+// meanwhile the P may be taken for other goroutines, and the G may come
+// back on another M. casPsyscall is the one way out of Psyscall, for
+// whoever takes the P: the M coming back (to Prunning) or someone taking it
+// away (to Pidle: retake, procresize, a thread's exit). See syscall.cpp.
 constexpr int64_t kSysmonTickUs = 20;  // sysmon's fastest tick
+
+inline bool casPsyscall(P* p, Pstatus to) {
+    uint32_t st = Psyscall;
+    if (!p->status.compare_exchange_strong(st, to, std::memory_order_acq_rel)) return false;
+    // The winner owns p: nobody else writes syscalltick meanwhile.
+    p->syscalltick.store(p->syscalltick.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_release);
+    return true;
+}
+
+void entersyscallSlow(P* p);
+bool exitsyscallfastPidle(M* m);
+void exitsyscallSlow(M* m);
 
 inline void entersyscall(M* m) {
     G* gp = m->curg;
     P* p = m->p;
     casgstatus(gp, Grunning, Gsyscall);
-    m->syscalltick = p->syscalltick.load(std::memory_order_relaxed);
     p->m = nullptr;
     m->oldp = p;
     m->p = nullptr;
@@ -230,24 +232,28 @@ inline void entersyscall(M* m) {
     }
 }
 
-inline void exitsyscall(M* m) {
-    G* gp = m->curg;
+// exitsyscallfast takes the old P back if nobody claimed it (no lock, no
+// other thread involved), else any idle P; false if there is none.
+inline bool exitsyscallfast(M* m) {
     P* oldp = m->oldp;
     m->oldp = nullptr;
-    // Fast path: our P is still ours (nobody claimed it: no lock needed).
-    uint32_t st = Psyscall;
-    if (GORT_LIKELY(oldp != nullptr && oldp->status.compare_exchange_strong(
-                                           st, Prunning, std::memory_order_acq_rel))) {
+    if (GORT_LIKELY(oldp != nullptr && casPsyscall(oldp, Prunning))) {
         m->p = oldp;
         oldp->m = m;
-        // Only the P's owner writes syscalltick.
-        oldp->syscalltick.store(oldp->syscalltick.load(std::memory_order_relaxed) + 1,
-                                std::memory_order_release);
-        casgstatus(gp, Gsyscall, Grunning);
-        return;
+        casgstatus(m->curg, Gsyscall, Grunning);
+        return true;
     }
-    exitsyscallSlow(m, gp);
+    return exitsyscallfastPidle(m);
 }
+
+inline void exitsyscall(M* m) {
+    if (GORT_LIKELY(exitsyscallfast(m))) return;
+    exitsyscallSlow(m);
+}
+
+// handoffOldp gives away the P an M reserved when it entered a system call
+// and will not come back for (a thread leaving the runtime).
+void handoffOldp(M* m);
 
 // ---- sysmon (sysmon.cpp) ------------------------------------------------
 

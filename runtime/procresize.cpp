@@ -57,7 +57,7 @@ int32_t procresize(int32_t nprocs) {
         old = sched.gomaxprocs.load(std::memory_order_relaxed);
         int32_t nallp = sched.nallp.load(std::memory_order_relaxed);
         for (int32_t i = nallp; i < nprocs; i++) {
-            P* p = new P;
+            P* p = rtnew<P>();
             p->id = i;
             sched.allp[i].store(p, std::memory_order_release);
         }
@@ -87,11 +87,7 @@ int32_t procresize(int32_t nprocs) {
         // Take Ps beyond it from system calls.
         for (int32_t i = nprocs; i < nallp; i++) {
             P* p = sched.allp[i].load(std::memory_order_relaxed);
-            uint32_t st = Psyscall;
-            if (p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
-                p->syscalltick.fetch_add(1, std::memory_order_relaxed);
-                pretire(p);
-            }
+            if (casPsyscall(p, Pidle)) pretire(p);
         }
     }
     if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
@@ -122,7 +118,7 @@ void pfreeAll() {
     for (int32_t i = 0; i < n; i++) {
         P* p = sched.allp[i].load(std::memory_order_relaxed);
         free(p->timers);
-        delete p;
+        rtdelete(p);
         sched.allp[i].store(nullptr, std::memory_order_relaxed);
     }
     sched.nallp.store(0, std::memory_order_relaxed);

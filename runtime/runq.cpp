@@ -103,12 +103,6 @@ void globrunqput(G* gp) {
     sched.runqsize.fetch_add(1, std::memory_order_relaxed);
 }
 
-void globrunqputhead(G* gp) {
-    gp->schedlink = sched.runqhead;
-    sched.runqhead = gp;
-    if (sched.runqtail == nullptr) sched.runqtail = gp;
-    sched.runqsize.fetch_add(1, std::memory_order_relaxed);
-}
 
 void globrunqputbatch(G* head, G* tail, int32_t n) {
     tail->schedlink = nullptr;

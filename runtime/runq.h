@@ -28,23 +28,38 @@ inline bool runqput(P* p, G* gp, bool next) {
     }
 }
 
+// kMaxRunnextStreak bounds consecutive runs from runnext (gmp.h, P).
+constexpr uint32_t kMaxRunnextStreak = 61;
+
 // runqget takes the next G of p: runnext first (inheritTime set), then the
-// ring head. Owner only.
+// ring head; after kMaxRunnextStreak runs from runnext in a row, the ring's
+// head first. Owner only.
 inline G* runqget(P* p, bool* inheritTime) {
     G* next = p->runnext.load(std::memory_order_relaxed);
-    if (next != nullptr &&
+    if (next != nullptr && p->runnextStreak < kMaxRunnextStreak &&
         p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+        p->runnextStreak++;
         *inheritTime = true;
         return next;
     }
+    p->runnextStreak = 0;
     *inheritTime = false;
     for (;;) {
         uint32_t h = p->runqhead.load(std::memory_order_acquire);
         uint32_t t = p->runqtail.load(std::memory_order_relaxed);
-        if (t == h) return nullptr;
+        if (t == h) break;
         G* gp = p->runq[h % kRunqSize].load(std::memory_order_relaxed);
         if (p->runqhead.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel)) return gp;
     }
+    // The ring is empty: runnext, if still there, after all.
+    next = p->runnext.load(std::memory_order_relaxed);
+    if (next != nullptr &&
+        p->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) {
+        p->runnextStreak = 1;
+        *inheritTime = true;
+        return next;
+    }
+    return nullptr;
 }
 
 // runqempty reports whether p has no G to run; any thread may ask.

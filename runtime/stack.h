@@ -19,6 +19,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/limits.h"
+
 namespace gort {
 
 // Stack is the usable region [lo, hi); the guard page is just below lo.
@@ -30,9 +32,6 @@ struct Stack {
 };
 
 constexpr size_t kPageSize = 4096;
-constexpr size_t kMinStackSize = 16 * 1024;
-constexpr size_t kMaxStackSize = size_t(1) << 30;
-constexpr size_t kDefaultStackSize = 128 * 1024;
 
 // stackRoundSize rounds a requested size (0 = the default) to whole pages
 // within [kMinStackSize, kMaxStackSize].

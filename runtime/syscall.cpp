@@ -13,10 +13,17 @@
 //   3. the slow path: the G becomes runnable on the global queue and this M
 //      stops (or, if the G is locked to it, waits for it in stoplockedm).
 //
-// Ownership: while a P is Psyscall, only a CAS out of Psyscall may claim it;
-// the M in the call must not touch it until its own CAS succeeds.
-// p->syscalltick counts the P's syscall exits and retakes; sysmon compares
-// it between ticks to tell a long call from many short ones.
+// Ownership: while a P is Psyscall, only a CAS out of Psyscall may claim it
+// (casPsyscall, proc.h: the one place that does it, for the M coming back,
+// sysmon's retake, procresize, and a thread leaving the runtime); the M in
+// the call must not touch it until its own CAS succeeds. p->syscalltick
+// counts the P's syscall exits and retakes; sysmon compares it between
+// ticks to tell a long call from many short ones.
+//
+// Every user of the transition goes through entersyscall/exitsyscall:
+// cgocall, blocking regions, callbacks (a callback leaves the system call
+// its goroutine is in, and goes back into it), and extra Ms between
+// callbacks.
 #include "runtime/proc.h"
 #include "runtime/stats.h"
 
@@ -29,7 +36,6 @@ namespace {
 void exitsyscall0(M* m, G* prev) {
     prev->m = nullptr;
     casgstatus(prev, Gsyscall, Grunnable);
-    bool locked = prev->lockedm != nullptr;  // read before prev is published
     P* p;
     {
         LockGuard g(sched.lock);
@@ -39,11 +45,10 @@ void exitsyscall0(M* m, G* prev) {
     if (p != nullptr) {
         acquirep(m, p);
         m->pendingg = prev;  // run it at once
-        return;
     }
-    // With no P, schedule() stops this M; a locked prev comes back to this
-    // very thread through stoplockedm/startlockedm.
-    if (!locked) wakep();
+    // With no P, schedule() stops this M: no P was idle, so the Ms that hold
+    // the Ps will find prev on the global queue. A locked prev comes back to
+    // this very thread through stoplockedm/startlockedm.
 }
 
 }  // namespace
@@ -57,35 +62,31 @@ void entersyscallSlow(P* p) {
     }
 }
 
-void exitsyscallSlow(M* m, G* gp) {
-    // Any idle P.
-    if (sched.npidle.load(std::memory_order_acquire) > 0) {
-        P* p;
-        {
-            LockGuard g(sched.lock);
-            p = pidleget();
-        }
-        if (p != nullptr) {
-            acquirep(m, p);
-            p->syscalltick.fetch_add(1, std::memory_order_relaxed);
-            casgstatus(gp, Gsyscall, Grunning);
-            stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
+bool exitsyscallfastPidle(M* m) {
+    if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
+    P* p;
+    {
+        LockGuard g(sched.lock);
+        p = pidleget();
     }
-    // Slow path: queue the G and let g0 stop this M. The G may resume on
-    // another thread.
+    if (p == nullptr) return false;
+    acquirep(m, p);
+    casgstatus(m->curg, Gsyscall, Grunning);
     stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
-    if (gp->parkHook != nullptr) gp->parkHook(gp->hookArg);
-    gswitchToG0(m, gp, exitsyscall0);
-    if (gp->resumeHook != nullptr) gp->resumeHook(gp->hookArg);
+    return true;
 }
 
-void entersyscall() {
-    entersyscall(getm());
+void exitsyscallSlow(M* m) {
+    // Queue the G and let g0 stop this M. The G may resume on another
+    // thread.
+    stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
+    gswitchToG0(m, m->curg, exitsyscall0);
 }
-void exitsyscall() {
-    exitsyscall(getm());
+
+void handoffOldp(M* m) {
+    P* p = m->oldp;
+    m->oldp = nullptr;
+    if (p != nullptr && casPsyscall(p, Pidle)) handoffp(p);
 }
 
 }  // namespace gort

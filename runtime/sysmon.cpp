@@ -55,12 +55,10 @@ int retake(int64_t now) {
             pd.syscallwhen + kForceRetakeNs > now) {
             continue;  // nothing waits for this P
         }
-        uint32_t st = Psyscall;
         // Count as running while handing off, so checkdead does not see
         // every M idle in between (Go's incidlelocked dance).
         incidlelocked(-1);
-        if (p->status.compare_exchange_strong(st, Pidle, std::memory_order_acq_rel)) {
-            p->syscalltick.fetch_add(1, std::memory_order_relaxed);
+        if (casPsyscall(p, Pidle)) {
             stats().pRetakes.fetch_add(1, std::memory_order_relaxed);
             n++;
             handoffp(p);

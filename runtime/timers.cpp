@@ -72,8 +72,7 @@ void push(P* p, Timer* t) {
     if (p->ntimers == p->timersCap) {
         int32_t cap = p->timersCap == 0 ? 16 : p->timersCap * 2;
         constexpr size_t kSlot = sizeof(Timer*);  // NOLINT(bugprone-sizeof-expression)
-        auto** n = static_cast<Timer**>(realloc(p->timers, size_t(cap) * kSlot));
-        if (n == nullptr) fatal("out of memory growing a timer heap");
+        auto** n = static_cast<Timer**>(rtrealloc(p->timers, size_t(cap) * kSlot, "a timer heap"));
         p->timers = n;
         p->timersCap = cap;
     }
@@ -208,7 +207,7 @@ void timeSleep(int64_t ns) {
         }
         return;
     }
-    if (gp->timer == nullptr) gp->timer = new Timer;
+    if (gp->timer == nullptr) gp->timer = rtnew<Timer>();
     Timer* t = gp->timer;
     int64_t now = nanotime();
     t->when = ns > INT64_MAX - now ? INT64_MAX : now + ns;

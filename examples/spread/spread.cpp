@@ -1,16 +1,13 @@
-// Goroutines spreading over Ms: spawn 10,000 goroutines that each do a
-// little work, and count how many ran on each OS thread.
+// Goroutines spreading over Ms (C++ through gort.h): spawn 10,000
+// goroutines that each do a little work, and count how many ran on each OS
+// thread.
+#include <gort.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <map>
 #include <mutex>
-
-#include "runtime/proc.h"
-#include "runtime/runtime.h"
-#include "runtime/sync.h"
 
 namespace {
 
@@ -19,7 +16,7 @@ constexpr int kGoroutines = 10000;
 struct Tally {
     std::mutex mu;
     std::map<long, int> perThread;
-    gort::WaitGroup wg;
+    gort_waitgroup* wg = nullptr;
 };
 
 void work(void* arg) {
@@ -30,33 +27,34 @@ void work(void* arg) {
         std::lock_guard<std::mutex> l(t->mu);
         t->perThread[syscall(SYS_gettid)]++;
     }
-    t->wg.done();
+    gort_waitgroup_done(t->wg);
 }
 
 void mainGoroutine(void* arg) {
     auto* t = static_cast<Tally*>(arg);
-    t->wg.add(kGoroutines);
-    for (int i = 0; i < kGoroutines; i++) gort::go(work, t);
-    t->wg.wait();
+    gort_waitgroup_add(t->wg, kGoroutines);
+    for (int i = 0; i < kGoroutines; i++) gort_go(work, t);
+    gort_waitgroup_wait(t->wg);
 }
 
 }  // namespace
 
 int main() {
-    gort::Config c;  // GOMAXPROCS = number of CPUs
-    if (gort::init(c) != gort::kOK) return 1;
+    if (gort_init(nullptr) != GORT_OK) return 1;  // GOMAXPROCS = number of CPUs
     Tally t;
-    gort::runOnThisThread(mainGoroutine, &t);
-    std::printf("%d goroutines on GOMAXPROCS=%d:\n", kGoroutines, gort::gomaxprocs(0));
+    t.wg = gort_waitgroup_make();
+    gort_run_main(mainGoroutine, &t);
+    std::printf("%d goroutines on GOMAXPROCS=%d:\n", kGoroutines, gort_gomaxprocs(0));
     int total = 0;
     for (auto& [tid, n] : t.perThread) {
         std::printf("  thread %ld ran %d\n", tid, n);
         total += n;
     }
-    gort::RuntimeStats s;
-    gort::readStats(&s);
+    gort_stats s{};
+    gort_get_stats(&s, sizeof s);
     std::printf("total %d, Ms created %llu, work steals %llu\n", total,
-                static_cast<unsigned long long>(s.msCreatedNative) + s.msCreatedHook,
-                (unsigned long long)s.steals);
-    return gort::shutdown(1'000'000'000) == gort::kOK && total == kGoroutines ? 0 : 1;
+                static_cast<unsigned long long>(s.ms_created_native + s.ms_created_hook),
+                static_cast<unsigned long long>(s.steals));
+    gort_waitgroup_release(t.wg);
+    return gort_shutdown(1'000'000'000) == GORT_OK && total == kGoroutines ? 0 : 1;
 }

@@ -10,7 +10,9 @@
 #include <string>
 #include <utility>
 
-#include "bridge/thread_start.h"
+#include <pthread.h>
+#include <signal.h>
+
 #include "runtime/proc.h"
 #include "runtime/runtime.h"
 #include "runtime/sema.h"
@@ -19,6 +21,41 @@ namespace gort::testing {
 
 inline pid_t gettid() {
     return pid_t(syscall(SYS_gettid));
+}
+
+// testThreadStart is the runtime tests' own thread-start hook (cgo mode):
+// the runtime is tested alone, without bridge/'s default hook. A detached
+// pthread, created with every signal blocked, like the default.
+inline int testThreadStart(const ThreadStart* ts) {
+    struct Start {
+        void (*fn)(void*);
+        void* arg;
+    };
+    auto* s = new Start{ts->fn, ts->arg};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t tid;
+    int err = pthread_create(
+        &tid, &attr,
+        [](void* p) -> void* {
+            Start st = *static_cast<Start*>(p);
+            delete static_cast<Start*>(p);
+            st.fn(st.arg);
+            return nullptr;
+        },
+        s);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pthread_attr_destroy(&attr);
+    if (err != 0) delete s;
+    return err;
+}
+
+inline void useTestThreadStart() {
+    setThreadStartHook(testThreadStart, true);
 }
 
 // Sanitizer builds run an order of magnitude slower: big iteration counts
@@ -78,7 +115,7 @@ class RuntimeTest : public ::testing::Test {
     virtual int procs() const { return 2; }
     virtual bool cgo() const { return false; }
     void SetUp() override {
-        if (cgo()) gort::bridge::useDefaultThreadStart();
+        if (cgo()) useTestThreadStart();
         Config c;
         c.maxprocs = procs();
         c.cgo = cgo();

@@ -189,7 +189,7 @@ TEST(LockOSThreadRace, TemplateThreadRace) {
     const int kRounds = kSanitized ? 20 : 100;
     for (bool cgo : {false, true}) {
         for (int round = 0; round < kRounds; round++) {
-            if (cgo) bridge::useDefaultThreadStart();
+            if (cgo) useTestThreadStart();
             Config c;
             c.maxprocs = 4;
             c.cgo = cgo;

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "bridge/cgocall.h"
+#include "runtime/cgo.h"
 #include "runtime/proc.h"
 #include "runtime/sync.h"
 #include "tests/runtime/harness.h"
@@ -280,7 +280,7 @@ TEST_F(Sched2, MigratingGoroutineSeesItsThread) {
             for (int i = 0; i < kMaxRounds && migrations < kMigrations; i++) {
                 gosched();
                 check();
-                bridge::cgocall([](void*) { usleep(300); }, nullptr);
+                cgocall([](void*) { usleep(300); }, nullptr);
                 check();
             }
             stop.store(true);

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "bridge/cgocall.h"
+#include "runtime/cgo.h"
 #include "runtime/stats.h"
 #include "runtime/sync.h"
 #include "tests/runtime/harness.h"
@@ -16,7 +16,6 @@
 namespace gort::testing {
 namespace {
 
-using bridge::cgocall;
 
 class Cgocall1 : public ModeTest {
   protected:

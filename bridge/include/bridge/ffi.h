@@ -44,7 +44,7 @@ int ffiCall(FfiSig* sig, void (*fn)(), void* ret, void** args);
 using FfiHandler = void (*)(void* ret, void** args, void* userdata);
 
 // ffiClosureMake makes a function pointer *code with the signature; a call
-// to it runs handler as goroutine code (through bridge::callback), from any
+// to it runs handler as goroutine code (through gort::callback), from any
 // thread. The signature must outlive the closure.
 int ffiClosureMake(FfiSig* sig, FfiHandler handler, void* userdata, FfiClosure** out,
                    void (**code)());

@@ -26,16 +26,11 @@
 #include <utility>
 
 #include "runtime/errors.h"
+#include "runtime/limits.h"
 
 namespace gort {
 
 struct Chan;  // Go's hchan: runtime/hchan.h
-
-// Largest element and largest buffer a channel accepts (Go: 64 KiB
-// elements; buffers are bounded so that a bad size is an error, not an
-// attempt to allocate it).
-constexpr size_t kMaxChanElemSize = size_t(1) << 16;
-constexpr size_t kMaxChanBufBytes = size_t(1) << 35;
 
 // makechan makes a channel of cap elements of elemSize bytes with one
 // reference. kEINVAL: out null, elemSize 0 or above kMaxChanElemSize, or a

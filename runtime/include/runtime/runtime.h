@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "runtime/errors.h"
+#include "runtime/limits.h"
 
 namespace gort {
 
@@ -39,6 +40,16 @@ bool initialized();
 struct GoOptions {
     size_t stackSize = 0;
     const char* name = nullptr;
+    // Prefer resuming the goroutine on the M that last ran it (a hint).
+    bool resumeAffinity = false;
+    // onPark runs on the goroutine's own stack right before every switch
+    // away from it (park, yield, a wait for a P after a system call or in a
+    // callback); onResume right after every switch back, on whatever M it
+    // resumed. Hooks may use blockingBegin/blockingEnd but nothing that
+    // parks; a switch made inside a hook runs no hooks.
+    void (*onPark)(void*) = nullptr;
+    void (*onResume)(void*) = nullptr;
+    void* hookArg = nullptr;
 };
 
 // go spawns a goroutine running fn(arg). goidOut, if set, receives its id.
@@ -84,11 +95,6 @@ bool onGoroutine();
 // wait for them to be gone); a hook that runs fn on pooled threads says no.
 using ThreadStartHook = int (*)(const ThreadStart*);
 void setThreadStartHook(ThreadStartHook hook, bool threadsEnd);
-
-// Per-goroutine hooks for the layers above: run on the goroutine's own
-// stack just before it switches out (park, yield) and just after it is
-// switched back in.
-void setSwitchHooks(void (*park)(void*), void (*resume)(void*), void* arg);
 
 // Counters, summed over the runtime.
 struct RuntimeStats {

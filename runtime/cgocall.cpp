@@ -14,22 +14,26 @@
 // frame where the thread entered the runtime. g0 (the scheduler) lives in
 // those top kG0Reserve bytes and never goes deeper, so the two never meet,
 // and a call costs two switches and no setup. A thread whose stack is too
-// small for that gets a context made per call just below g0's suspended
-// frame instead (g0 is suspended while one of its goroutines runs).
+// small for that, or that the runtime did not create, gets a context made
+// per call just below g0's suspended frame instead (g0 is suspended while
+// one of its goroutines runs).
 //
 // A goroutine that already runs on the thread's own stack (a callback runs
-// inline there, see runtime/cgocallback.cpp) calls fn directly.
-#include "bridge/cgocall.h"
-
+// inline there, see cgocallback.cpp) calls fn directly.
+//
+// Blocking regions are a cgocall without the call: entersyscall at the
+// beginning, exitsyscall at the end, the code in between running on the
+// goroutine's own stack.
 #include <errno.h>
 #include <pthread.h>
 
 #include <exception>
 
+#include "runtime/cgo.h"
 #include "runtime/errors.h"
 #include "runtime/proc.h"
 
-namespace gort::bridge {
+namespace gort {
 
 namespace {
 
@@ -46,6 +50,7 @@ struct CgoFrame {
     fcontext_t back;  // the goroutine's context
     int err;
     G* gp;
+    M* m;
 };
 
 void runC(CgoFrame* f) {
@@ -61,62 +66,45 @@ void runC(CgoFrame* f) {
     f->err = errno;
 }
 
-// switchBack leaves the C context for the goroutine of frame f.
-inline transfer_t switchBack(CgoFrame* f) {
-#if defined(GORT_TSAN)
-    __tsan_switch_to_fiber(f->gp->ctx.tsanFiber, 0);
-#endif
-#if defined(GORT_ASAN)
-    void* fake = nullptr;
-    __sanitizer_start_switch_fiber(&fake, f->gp->ctx.stackLo, f->gp->ctx.stackSize);
-    transfer_t t = jump_fcontext(f->back, nullptr);
-    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
-    return t;
-#else
-    return jump_fcontext(f->back, nullptr);
-#endif
+// enterC records, on the C side, where the goroutine waits.
+inline CgoFrame* enterC(transfer_t t) {
+    auto* f = static_cast<CgoFrame*>(t.data);
+    f->back = t.fctx;
+    f->gp->syscallctx = t.fctx;  // a callback from C parks below this point
+    return f;
 }
 
 // cgoLoop is an M's persistent C context: each switch to it brings a frame
 // to run.
 [[noreturn]] void cgoLoop(transfer_t t) {
-#if defined(GORT_ASAN)
-    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
-#endif
+    ctxEntered();
     for (;;) {
-        auto* f = static_cast<CgoFrame*>(t.data);
-        f->back = t.fctx;
-        f->gp->syscallctx = t.fctx;  // a callback from C parks below this point
+        CgoFrame* f = enterC(t);
         runC(f);
-        t = switchBack(f);
+        t = ctxJump(&f->m->cgoctx, &f->gp->ctx, f->back, nullptr);
     }
 }
 
 // cgoOnce is a per-call C context.
 [[noreturn]] void cgoOnce(transfer_t t) {
-#if defined(GORT_ASAN)
-    __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
-#endif
-    auto* f = static_cast<CgoFrame*>(t.data);
-    f->back = t.fctx;
-    f->gp->syscallctx = t.fctx;
+    ctxEntered();
+    CgoFrame* f = enterC(t);
     runC(f);
-#if defined(GORT_TSAN)
-    __tsan_switch_to_fiber(f->gp->ctx.tsanFiber, 0);
-#endif
-#if defined(GORT_ASAN)
-    __sanitizer_start_switch_fiber(nullptr, f->gp->ctx.stackLo, f->gp->ctx.stackSize);
-#endif
-    jump_fcontext(f->back, nullptr);
+    ctxJump(&f->m->cgoctx, &f->gp->ctx, f->back, nullptr, true);
     __builtin_unreachable();
 }
 
-// cgoContext returns the context to run f in on m: the persistent one
+// cgoContext returns the context to run a call in on m: the persistent one
 // (made on first use), or a fresh one below g0's suspended frame.
 fcontext_t cgoContext(M* m) {
-    if (m->cgoctx != nullptr) return m->cgoctx;
+    Context& c = m->cgoctx;
+    if (c.fctx != nullptr) return c.fctx;
     if (!m->cgoctxChecked) {
         m->cgoctxChecked = true;
+        // The C side runs on the thread's stack, as g0 does.
+        c.stackLo = m->g0->ctx.stackLo;
+        c.stackSize = m->g0->ctx.stackSize;
+        c.tsanFiber = m->g0->ctx.tsanFiber;
         pthread_attr_t attr;
         if (m->g0sp0 != nullptr && pthread_getattr_np(pthread_self(), &attr) == 0) {
             void* lo = nullptr;
@@ -125,12 +113,12 @@ fcontext_t cgoContext(M* m) {
             pthread_attr_destroy(&attr);
             char* top = static_cast<char*>(m->g0sp0) - kG0Reserve;
             if (top > static_cast<char*>(lo) + kMinCStack) {
-                m->cgoctx = make_fcontext(top, size_t(top - static_cast<char*>(lo)), cgoLoop);
-                return m->cgoctx;
+                c.fctx = ctxMakeAt(top, cgoLoop);
+                return c.fctx;
             }
         }
     }
-    return make_fcontext(static_cast<char*>(m->g0->ctx.fctx) - kG0Gap, 0, cgoOnce);
+    return ctxMakeAt(static_cast<char*>(m->g0->ctx.fctx) - kG0Gap, cgoOnce);
 }
 
 }  // namespace
@@ -147,35 +135,74 @@ int cgocall(void (*fn)(void*), void* arg) {
         return kOK;
     }
     m->ncgocall.store(m->ncgocall.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    m->ncgo++;
     entersyscall(m);
     m->incgo = true;
-    CgoFrame f{fn, arg, nullptr, 0, gp};
+    CgoFrame f{fn, arg, nullptr, 0, gp, m};
     if (gp->onNativeStack) {
         runC(&f);  // already on the thread's stack: no switch
     } else {
         fcontext_t outerSyscallctx = gp->syscallctx;
         fcontext_t c = cgoContext(m);
-#if defined(GORT_TSAN)
-        __tsan_switch_to_fiber(m->g0->ctx.tsanFiber, 0);
-#endif
-#if defined(GORT_ASAN)
-        void* fake = nullptr;
-        __sanitizer_start_switch_fiber(&fake, m->g0->ctx.stackLo, m->g0->ctx.stackSize);
-#endif
-        transfer_t t = jump_fcontext(c, &f);
-#if defined(GORT_ASAN)
-        __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
-#endif
-        if (c == m->cgoctx) m->cgoctx = t.fctx;  // where the loop waits now
+        transfer_t t = ctxJump(&gp->ctx, &m->cgoctx, c, &f);
+        if (c == m->cgoctx.fctx) m->cgoctx.fctx = t.fctx;  // where the loop waits now
         gp->syscallctx = outerSyscallctx;
     }
     m->incgo = false;
-    m->ncgo--;
     gp->cgoErrno = f.err;
     exitsyscall(m);  // may resume on another M
     errno = gp->cgoErrno;
     return kOK;
 }
 
-}  // namespace gort::bridge
+int blockingBegin() {
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp == nullptr) return kOK;
+    switch (gp->status()) {
+        case Grunning:
+            break;
+        case Gsyscall:
+            // Inside a region already (unbalanced), or C code a goroutine
+            // called (no goroutine code runs here: a no-op).
+            return gp->inBlocking ? kEINVAL : kOK;
+        default:
+            return kOK;
+    }
+    gp->inBlocking = true;
+    entersyscall(m);
+    m->incgo = true;
+    return kOK;
+}
+
+int blockingEnd() {
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp == nullptr) return kOK;
+    switch (gp->status()) {
+        case Grunning:
+            return kEINVAL;  // not in a region
+        case Gsyscall:
+            if (!gp->inBlocking) return kOK;  // C code: nothing was begun here
+            break;
+        default:
+            return kOK;
+    }
+    m->incgo = false;
+    gp->inBlocking = false;
+    exitsyscall(m);
+    return kOK;
+}
+
+int withExecLock(int (*f)(void*), void* arg) {
+    // A goroutine waits for the lock (a thread creation in progress, or
+    // another fork) and runs f without holding its P.
+    bool onG = getg() != nullptr;
+    if (onG) blockingBegin();
+    execLock.lock();
+    int rc = f(arg);
+    execLock.unlock();
+    if (onG) blockingEnd();
+    return rc;
+}
+
+}  // namespace gort

@@ -13,8 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "bridge/callback.h"
-#include "bridge/cgocall.h"
+#include "runtime/cgo.h"
 #include "runtime/chan.h"
 #include "runtime/sema.h"
 #include "runtime/stats.h"
@@ -24,8 +23,6 @@
 namespace gort::testing {
 namespace {
 
-using bridge::callback;
-using bridge::cgocall;
 
 class Callback : public ModeTest {};
 GORT_INSTANTIATE_MODES(Callback);

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "runtime/chan.h"
+#include "runtime/limits.h"
 
 namespace gort {
 
@@ -19,8 +20,6 @@ struct SelectCase {
     void* elem = nullptr;   // value to send, or where to receive (may be null)
     bool ok = false;        // set for a receive: a value (true) or closed (false)
 };
-
-constexpr size_t kMaxSelectCases = 65536;
 
 // selectgo waits until one of the n cases can proceed and performs it; if
 // several can, it picks one uniformly at random. *chosen receives the index

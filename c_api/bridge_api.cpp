@@ -1,4 +1,5 @@
-// The C ABI: cgocall, callbacks, the thread-start hook, fork/exec.
+// The C ABI: cgocall, blocking regions, callbacks, the thread-start hook,
+// fork/exec.
 #include "bridge/fork_exec.h"
 #include "capi.h"
 #include "runtime/cgo.h"
@@ -13,17 +14,32 @@ extern "C" {
 
 GORT_API int gort_cgocall(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return gort::cgocall(fn, arg);
+}
+
+GORT_API int gort_blocking_begin(void) {
+    capi::Call call;
+    if (!call) return call.status();
+    return blockingBegin();
+}
+
+GORT_API int gort_blocking_end(void) {
+    capi::Call call;
+    if (!call) return call.status();
+    return blockingEnd();
 }
 
 GORT_API int gort_callback(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return gort::callback(fn, arg);
 }
 
 GORT_API int gort_set_thread_start(gort_thread_start_fn fn) {
+    if (forkedChild()) return GORT_ENOTSUP;
     if (initialized()) return GORT_EBUSY;
     capi::userThreadStart = fn;
     return GORT_OK;
@@ -31,7 +47,8 @@ GORT_API int gort_set_thread_start(gort_thread_start_fn fn) {
 
 GORT_API int gort_fork_exec(const char* path, char* const argv[], char* const envp[], pid_t* pid) {
     if (path == nullptr || argv == nullptr || pid == nullptr) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     int err = bridge::forkExec(path, argv, envp, pid);
     if (err == 0) return GORT_OK;
     errno = err;

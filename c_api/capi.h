@@ -18,8 +18,27 @@ static_assert(GORT_EINVAL == kEINVAL && GORT_ENOTINIT == kENOTINIT && GORT_EALRE
                   GORT_ENOMEM == kENOMEM && GORT_EAGAIN == kEAGAIN && GORT_ECLOSED == kECLOSED &&
                   GORT_EOVERFLOW == kEOVERFLOW && GORT_EBUSY == kEBUSY &&
                   GORT_ETIMEDOUT == kETIMEDOUT && GORT_ENOTGOROUTINE == kENOTGOROUTINE &&
-                  GORT_ETHREAD == kETHREAD && GORT_ENOTSUP == kENOTSUP,
+                  GORT_ETHREAD == kETHREAD && GORT_ENOTSUP == kENOTSUP &&
+                  GORT_EDEADLK == kEDEADLK,
               "the C ABI's codes are the runtime's");
+
+// Call admits one C ABI call through the runtime's call gate for its scope
+// (runtime.h: a call racing shutdown runs before it or is turned away).
+class Call {
+  public:
+    Call() : rc_(callEnter(&gate_)) {}
+    ~Call() {
+        if (rc_ == kOK) callExit(gate_);
+    }
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    explicit operator bool() const { return rc_ == kOK; }
+    int status() const { return rc_; }
+
+  private:
+    CallGate gate_;
+    int rc_;
+};
 
 // structOK checks a caller's struct_size: at least minSize (the first
 // version of the struct), and any bytes beyond what this library knows are
@@ -37,9 +56,16 @@ bool structOK(const T* p, size_t minSize) {
 
 // ctorFail sets errno for a constructor that returns NULL.
 inline void* ctorFail(int status) {
-    errno = status == kENOTINIT ? EPERM : status == kENOMEM ? ENOMEM : EINVAL;
+    errno = status == kENOTINIT  ? EPERM
+            : status == kENOMEM  ? ENOMEM
+            : status == kENOTSUP ? ENOTSUP
+                                 : EINVAL;
     return nullptr;
 }
+
+// timeoutDeadline turns a C ABI timeout (ns; < 0: forever) into a runtime
+// deadline (nanotime; -1: none).
+int64_t timeoutDeadline(int64_t timeoutNs);
 
 // inGoroutine runs f() as goroutine code: directly on a goroutine, else
 // through the callback path (the calling thread blocks, not the

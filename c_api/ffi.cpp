@@ -21,7 +21,7 @@ struct Closure {
     gort_ffi_sig* sig;
 };
 
-void destroyClosure(void* p) {
+void destroyClosure(void* p, void*) {
     auto* cl = static_cast<Closure*>(p);
     bridge::ffiClosureFree(cl->c);
     capi::handleRelease(cl->sig);
@@ -33,13 +33,14 @@ void destroyClosure(void* p) {
 extern "C" {
 
 GORT_API gort_ffi_sig* gort_ffi_sig_make(int rtype, const int* argtypes, size_t nargs) {
-    if (!initialized()) return static_cast<gort_ffi_sig*>(capi::ctorFail(kENOTINIT));
+    if (forkedChild()) return static_cast<gort_ffi_sig*>(capi::ctorFail(kENOTSUP));
     bridge::FfiSig* sig = nullptr;
     if (int rc = bridge::ffiSigMake(rtype, argtypes, nargs, &sig); rc != kOK) {
         return static_cast<gort_ffi_sig*>(capi::ctorFail(rc));
     }
-    void* h = capi::handleAdd(Kind::ffisig, sig,
-                              [](void* p) { bridge::ffiSigFree(static_cast<bridge::FfiSig*>(p)); });
+    void* h = capi::handleAdd(Kind::ffisig, sig, [](void* p, void*) {
+        bridge::ffiSigFree(static_cast<bridge::FfiSig*>(p));
+    });
     if (h == nullptr) {
         bridge::ffiSigFree(sig);
         return static_cast<gort_ffi_sig*>(capi::ctorFail(kENOMEM));
@@ -52,7 +53,8 @@ GORT_API int gort_ffi_sig_release(gort_ffi_sig* sig) {
 }
 
 GORT_API int gort_ffi_call(gort_ffi_sig* h, void (*fn)(void), void* ret, void** args) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     Ref<bridge::FfiSig> sig(h, Kind::ffisig);
     if (!sig || fn == nullptr) return GORT_EINVAL;
     if (ret == nullptr && bridge::ffiSigReturn(sig.get()) != bridge::kFfiVoid) return GORT_EINVAL;
@@ -61,7 +63,7 @@ GORT_API int gort_ffi_call(gort_ffi_sig* h, void (*fn)(void), void* ret, void** 
 
 GORT_API gort_ffi_closure* gort_ffi_closure_make(gort_ffi_sig* h, gort_ffi_handler handler,
                                                  void* userdata, void (**code)(void)) {
-    if (!initialized()) return static_cast<gort_ffi_closure*>(capi::ctorFail(kENOTINIT));
+    if (forkedChild()) return static_cast<gort_ffi_closure*>(capi::ctorFail(kENOTSUP));
     if (handler == nullptr || code == nullptr) {
         return static_cast<gort_ffi_closure*>(capi::ctorFail(kEINVAL));
     }

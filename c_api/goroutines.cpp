@@ -5,26 +5,43 @@
 using namespace gort;
 
 namespace {
+
 constexpr size_t kGoOptsV1 = offsetof(gort_go_opts, name) + sizeof(const char*);
+constexpr uint32_t kGoFlags = GORT_GO_RESUME_AFFINITY;
+
+// goOptions converts and checks gort_go_opts.
+int goOptions(const gort_go_opts* o, GoOptions* opts) {
+    if (o == nullptr) return GORT_OK;
+    if (!capi::structOK(o, kGoOptsV1) || o->stack_size > kMaxStackSize) return GORT_EINVAL;
+    opts->stackSize = o->stack_size;
+    opts->name = o->name;
+    if (o->struct_size >= offsetof(gort_go_opts, hook_arg) + sizeof(void*)) {
+        if ((o->flags & ~kGoFlags) != 0) return GORT_EINVAL;
+        opts->resumeAffinity = (o->flags & GORT_GO_RESUME_AFFINITY) != 0;
+        opts->onPark = o->on_park;
+        opts->onResume = o->on_resume;
+        opts->hookArg = o->hook_arg;
+    }
+    return GORT_OK;
 }
+
+}  // namespace
 
 extern "C" {
 
 GORT_API int gort_go(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return go(fn, arg);
 }
 
 GORT_API int gort_go_ex(const gort_go_opts* o, gort_fn fn, void* arg, int64_t* goid_out) {
     if (fn == nullptr) return GORT_EINVAL;
     GoOptions opts;
-    if (o != nullptr) {
-        if (!capi::structOK(o, kGoOptsV1) || o->stack_size > kMaxStackSize) return GORT_EINVAL;
-        opts.stackSize = o->stack_size;
-        opts.name = o->name;
-    }
-    if (!initialized()) return GORT_ENOTINIT;
+    if (int rc = goOptions(o, &opts); rc != GORT_OK) return rc;
+    capi::Call call;
+    if (!call) return call.status();
     return go(fn, arg, opts, goid_out);
 }
 
@@ -33,13 +50,15 @@ GORT_API int64_t gort_goid(void) {
 }
 
 GORT_API int gort_gosched(void) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     gosched();
     return GORT_OK;
 }
 
 GORT_API int gort_sleep(int64_t ns) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     if (ns <= 0) return GORT_OK;
     return capi::inGoroutine([ns] {
         sleep(ns);
@@ -49,31 +68,36 @@ GORT_API int gort_sleep(int64_t ns) {
 
 GORT_API int gort_run_main(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
-    if (onGoroutine()) return GORT_EBUSY;  // this thread is already running one
+    capi::Call call;
+    if (!call) return call.status();
+    if (onGoroutine()) return GORT_EDEADLK;  // it would wait for itself
     RunOpts o;
     o.main = true;
     return runOnThisThread(fn, arg, o);
 }
 
 GORT_API int gort_lock_os_thread(void) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return capi::inGoroutine([] { return lockOSThread(); });
 }
 
 GORT_API int gort_unlock_os_thread(void) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return capi::inGoroutine([] { return unlockOSThread(); });
 }
 
 GORT_API int gort_gomaxprocs(int n) {
-    if (!initialized()) return GORT_ENOTINIT;
-    if (n > 1024) return GORT_EINVAL;
+    capi::Call call;
+    if (!call) return call.status();
+    if (n > kMaxProcs) return GORT_EINVAL;
     return gomaxprocs(n);
 }
 
 GORT_API int gort_num_goroutine(void) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     return int(numGoroutine());
 }
 

@@ -22,7 +22,9 @@ constexpr uint64_t kRefMask = kLive - 1;
 struct Slot {
     std::atomic<uint64_t> state{0};
     std::atomic<void*> obj{nullptr};
-    void (*destroy)(void*) = nullptr;
+    std::atomic<uint32_t> userRefs{0};  // references users hold (retain, release)
+    Destroy destroy = nullptr;
+    void* aux = nullptr;
     Kind kind{};
     uint32_t nextFree = 0;  // index + 1 of the next free slot (under the lock)
 };
@@ -58,7 +60,7 @@ bool decode(const void* h, Kind k, uint64_t* index, uint32_t* gen) {
 
 void freeSlot(uint64_t index, Slot* s) {
     void* obj = s->obj.exchange(nullptr, std::memory_order_acq_rel);
-    s->destroy(obj);
+    s->destroy(obj, s->aux);
     Table& t = table();
     LockGuard g(t.lock);
     // The next generation: stale handles to this slot stop matching.
@@ -70,7 +72,7 @@ void freeSlot(uint64_t index, Slot* s) {
 
 }  // namespace
 
-void* handleAdd(Kind k, void* obj, void (*destroy)(void*)) {
+void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux) {
     Table& t = table();
     uint64_t index;
     Slot* s;
@@ -94,7 +96,9 @@ void* handleAdd(Kind k, void* obj, void (*destroy)(void*)) {
     }
     s->obj.store(obj, std::memory_order_relaxed);
     s->destroy = destroy;
+    s->aux = aux;
     s->kind = k;
+    s->userRefs.store(1, std::memory_order_relaxed);
     uint64_t gen = s->state.load(std::memory_order_relaxed) >> 32;
     s->state.store((gen << 32) | kLive, std::memory_order_release);
     uint64_t h = (gen << 32) | (uint64_t(k) << kIndexBits) | (index + 1);
@@ -125,19 +129,75 @@ void handleRelease(const void* h) {
     if (!(st & kLive) && (st & kRefMask) == 0) freeSlot(index, s);
 }
 
-int handleClose(const void* h, Kind k) {
-    uint64_t index;
-    uint32_t gen;
-    if (!decode(h, k, &index, &gen)) return -1;
-    Slot* s = slotAt(index);
-    if (s == nullptr) return -1;
+namespace {
+
+// kill clears a slot's live bit (the last user reference is gone), and
+// frees it if no operation holds it.
+void kill(uint64_t index, Slot* s) {
     uint64_t st = s->state.load(std::memory_order_acquire);
-    for (;;) {
-        if (uint32_t(st >> 32) != gen || !(st & kLive)) return -1;
-        if (s->state.compare_exchange_weak(st, st & ~kLive, std::memory_order_acq_rel)) break;
+    while (!s->state.compare_exchange_weak(st, st & ~kLive, std::memory_order_acq_rel)) {
     }
     if ((st & kRefMask) == 0) freeSlot(index, s);
+}
+
+}  // namespace
+
+int handleRetain(const void* h, Kind k) {
+    if (handleAcquire(h, k) == nullptr) return -1;
+    Slot* s = slotAt((reinterpret_cast<uintptr_t>(h) & kIndexMask) - 1);
+    uint32_t n = s->userRefs.load(std::memory_order_relaxed);
+    int rc = 0;
+    for (;;) {
+        if (n == 0 || n == UINT32_MAX) {
+            rc = -1;  // being released by its last holder, or saturated
+            break;
+        }
+        if (s->userRefs.compare_exchange_weak(n, n + 1, std::memory_order_acq_rel)) break;
+    }
+    handleRelease(h);
+    return rc;
+}
+
+int handleClose(const void* h, Kind k) {
+    if (handleAcquire(h, k) == nullptr) return -1;
+    uint64_t index = (reinterpret_cast<uintptr_t>(h) & kIndexMask) - 1;
+    Slot* s = slotAt(index);
+    uint32_t n = s->userRefs.load(std::memory_order_relaxed);
+    for (;;) {
+        if (n == 0) {
+            handleRelease(h);
+            return -1;
+        }
+        if (s->userRefs.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) break;
+    }
+    if (n == 1) {
+        // The last user reference: the handle dies; our operation reference
+        // (dropped next) or the last one in progress frees it.
+        uint64_t st = s->state.load(std::memory_order_acquire);
+        while (!s->state.compare_exchange_weak(st, st & ~kLive, std::memory_order_acq_rel)) {
+        }
+    }
+    handleRelease(h);
     return 0;
+}
+
+void handlesAtShutdown() {
+    Table& t = table();
+    uint32_t nchunks;
+    {
+        LockGuard g(t.lock);
+        nchunks = t.nchunks;
+    }
+    for (uint64_t i = 0; i < uint64_t(nchunks) * kChunkSlots; i++) {
+        Slot* s = slotAt(i);
+        uint64_t st = s->state.load(std::memory_order_acquire);
+        if (!(st & kLive) || (s->kind != Kind::chan && s->kind != Kind::waitgroup &&
+                              s->kind != Kind::mutex)) {
+            continue;
+        }
+        s->userRefs.store(0, std::memory_order_relaxed);
+        kill(i, s);
+    }
 }
 
 void handlesFreeIfUnused() {

@@ -1,4 +1,6 @@
-// The C ABI: version, errors, init and shutdown, statistics.
+// The C ABI: version, errors, init and shutdown, statistics, tracing and
+// dumps.
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -7,19 +9,29 @@
 #include "bridge/thread_start.h"
 #include "capi.h"
 #include "handles.h"
+#include "runtime/limits.h"
 #include "runtime/runtime.h"
 
 using namespace gort;
 
 namespace gort::capi {
+
 // The hook gort_set_thread_start installed (null: the default).
 gort_thread_start_fn userThreadStart = nullptr;
+
+int64_t timeoutDeadline(int64_t timeoutNs) {
+    if (timeoutNs < 0) return -1;
+    int64_t now = nanotime();
+    return timeoutNs > INT64_MAX - now ? INT64_MAX : now + timeoutNs;
+}
+
 }  // namespace gort::capi
 
 namespace {
 
 constexpr size_t kConfigV1 = offsetof(gort_config, trace_path) + sizeof(const char*);
 constexpr size_t kStatsV1 = offsetof(gort_stats, steals) + sizeof(uint64_t);
+constexpr uint32_t kConfigFlags = GORT_CONFIG_QUIET_STALLS | GORT_CONFIG_ABORT_ON_DEADLOCK;
 
 static_assert(sizeof(gort_thread_start) == sizeof(ThreadStart) &&
                   offsetof(gort_thread_start, fn) == offsetof(ThreadStart, fn) &&
@@ -27,16 +39,114 @@ static_assert(sizeof(gort_thread_start) == sizeof(ThreadStart) &&
                   offsetof(gort_thread_start, stack_size) == offsetof(ThreadStart, stackSize),
               "gort_thread_start is the runtime's ThreadStart");
 
-int envInt(const char* name, int dflt) {
+// gort_stats has one uint64_t per GORT_STATS_LIST entry, in its order.
+enum StatsIndex : size_t {
+#define GORT_STATS_FIELD(name, camel, kind) kStat_##name,
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
+        kNumStats
+};
+#define GORT_STATS_FIELD(name, camel, kind)                                                  \
+    static_assert(offsetof(gort_stats, name) ==                                              \
+                      offsetof(gort_stats, goroutines_live) + kStat_##name * sizeof(uint64_t), \
+                  "gort_stats." #name " is in GORT_STATS_LIST's place");
+GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
+static_assert(sizeof(gort_stats) ==
+                  offsetof(gort_stats, goroutines_live) + kNumStats * sizeof(uint64_t),
+              "every gort_stats counter is in GORT_STATS_LIST");
+
+const char* const kStatsNames[] = {
+#define GORT_STATS_FIELD(name, camel, kind) #name,
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
+        nullptr};
+
+// configError reports a bad configuration value.
+int configError(const char* what, const char* value, const char* want) {
+    fprintf(stderr, "gort: gort_init: %s=%s: %s\n", what, value, want);
+    return GORT_EINVAL;
+}
+
+// envInt reads an integer environment variable into *out when the field is
+// unset (*out == 0). GORT_OK, or GORT_EINVAL (with a message) when it is not
+// an integer in [lo, hi].
+int envInt(const char* name, long lo, long hi, const char* want, int32_t* out) {
+    if (*out != 0) return GORT_OK;  // an explicit field wins
     const char* s = getenv(name);
-    if (s == nullptr || *s == 0) return dflt;
+    if (s == nullptr || *s == 0) return GORT_OK;
     char* end = nullptr;
+    errno = 0;
     long v = strtol(s, &end, 10);
-    if (*end != 0 || v < 0 || v > 1 << 20) {
-        fprintf(stderr, "gort: ignoring %s=%s (not a non-negative integer)\n", name, s);
-        return dflt;
+    if (errno != 0 || *end != 0 || v < lo || v > hi) return configError(name, s, want);
+    *out = int32_t(v);
+    return GORT_OK;
+}
+
+// fieldInRange checks an explicit field.
+int fieldInRange(const char* name, long v, long lo, long hi, const char* want) {
+    if (v >= lo && v <= hi) return GORT_OK;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%ld", v);
+    return configError(name, buf, want);
+}
+
+// resolveConfig turns the caller's configuration (or the defaults) into the
+// runtime's, reading the environment for fields left 0.
+int resolveConfig(const gort_config* in, Config* rc) {
+    gort_config cfg;
+    gort_config_init(&cfg);
+    if (in != nullptr) {
+        if (!capi::structOK(in, kConfigV1)) return GORT_EINVAL;
+        memcpy(&cfg, in, in->struct_size < sizeof cfg ? in->struct_size : sizeof cfg);
+        cfg.struct_size = sizeof cfg;
     }
-    return int(v);
+    int rc2 = GORT_OK;
+    auto check = [&rc2](int r) {
+        if (rc2 == GORT_OK) rc2 = r;
+    };
+    check(fieldInRange("maxprocs", cfg.maxprocs, 0, kMaxProcs, "want 0 or 1..1024"));
+    check(fieldInRange("cgo", cfg.cgo, 0, 1, "want 0 or 1"));
+    check(fieldInRange("schedtrace_ms", cfg.schedtrace_ms, 0, INT32_MAX, "want >= 0"));
+    check(fieldInRange("max_lent_procs", cfg.max_lent_procs, -1, kMaxProcs,
+                       "want -1, 0 or 1..1024"));
+    check(fieldInRange("scheddetail", cfg.scheddetail, 0, 1, "want 0 or 1"));
+    if (cfg.stack_size != 0 && (cfg.stack_size < kMinStackSize || cfg.stack_size > kMaxStackSize)) {
+        check(fieldInRange("stack_size", long(cfg.stack_size), long(kMinStackSize),
+                           long(kMaxStackSize), "want 0 or 16384..1073741824"));
+    }
+    if ((cfg.flags & ~kConfigFlags) != 0) check(configError("flags", "?", "unknown bits"));
+    check(envInt("GORT_MAXPROCS", 1, kMaxProcs, "want an integer in 1..1024", &cfg.maxprocs));
+    check(envInt("GORT_SCHEDTRACE", 0, INT32_MAX, "want milliseconds >= 0", &cfg.schedtrace_ms));
+    check(envInt("GORT_SCHEDDETAIL", 0, 1, "want 0 or 1", &cfg.scheddetail));
+    check(envInt("GORT_MAXLENT", -1, kMaxProcs, "want -1, 0 or 1..1024", &cfg.max_lent_procs));
+    int32_t stallReport = 0;
+    check(envInt("GORT_STALLREPORT", 0, 1, "want 0 or 1", &stallReport));
+    if (const char* s = getenv("GORT_STALLREPORT"); s != nullptr && strcmp(s, "0") == 0) {
+        cfg.flags |= GORT_CONFIG_QUIET_STALLS;
+    }
+    if (rc2 != GORT_OK) return rc2;
+    if (cfg.trace_path == nullptr) {
+        if (const char* t = getenv("GORT_TRACE"); t != nullptr && *t != 0) {
+            fprintf(stderr, "gort: GORT_TRACE: tracing is not in this build yet; ignored\n");
+        }
+    } else {
+        return GORT_ENOTSUP;
+    }
+    rc->maxprocs = cfg.maxprocs;
+    rc->stackSize = cfg.stack_size;
+    rc->cgo = cfg.cgo != 0;
+    rc->schedtraceMs = cfg.schedtrace_ms;
+    rc->scheddetail = cfg.scheddetail != 0;
+    rc->maxLentProcs = cfg.max_lent_procs;
+    rc->quietStalls = (cfg.flags & GORT_CONFIG_QUIET_STALLS) != 0;
+    rc->abortOnDeadlock = (cfg.flags & GORT_CONFIG_ABORT_ON_DEADLOCK) != 0;
+    return GORT_OK;
+}
+
+// atShutdown: the runtime is about to stop: free what users did not.
+void atShutdown() {
+    capi::handlesAtShutdown();
 }
 
 }  // namespace
@@ -66,7 +176,7 @@ GORT_API const char* gort_strerror(int err) {
         case GORT_EOVERFLOW:
             return "a counter would overflow (LockOSThread nesting)";
         case GORT_EBUSY:
-            return "busy: goroutines remain, or not allowed at this moment";
+            return "busy: goroutines remain, or the thread-start hook is set after init";
         case GORT_ETIMEDOUT:
             return "timed out";
         case GORT_ENOTGOROUTINE:
@@ -74,7 +184,9 @@ GORT_API const char* gort_strerror(int err) {
         case GORT_ETHREAD:
             return "a thread could not be created";
         case GORT_ENOTSUP:
-            return "not supported";
+            return "not supported (in the child of a fork, or not in this build)";
+        case GORT_EDEADLK:
+            return "the call would wait for itself (shutdown or run_main from a goroutine)";
         default:
             return "unknown gort status code";
     }
@@ -88,37 +200,18 @@ GORT_API void gort_config_init(gort_config* c) {
 }
 
 GORT_API int gort_init(const gort_config* c) {
-    gort_config cfg;
-    gort_config_init(&cfg);
-    if (c == nullptr) {
-        cfg.maxprocs = envInt("GORT_MAXPROCS", 0);
-        cfg.schedtrace_ms = envInt("GORT_SCHEDTRACE", 0);
-        if (const char* t = getenv("GORT_TRACE"); t != nullptr && *t != 0) {
-            fprintf(stderr, "gort: GORT_TRACE: tracing is not supported yet; ignored\n");
-        }
-    } else {
-        if (!capi::structOK(c, kConfigV1)) return GORT_EINVAL;
-        if (c->maxprocs < 0 || c->maxprocs > 1024 || c->schedtrace_ms < 0 ||
-            (c->cgo != 0 && c->cgo != 1) || c->stack_size > (size_t(1) << 30)) {
-            return GORT_EINVAL;
-        }
-        if (c->trace_path != nullptr) return GORT_ENOTSUP;
-        cfg = *c;
-        cfg.struct_size = sizeof(gort_config);
-    }
+    if (forkedChild()) return GORT_ENOTSUP;
+    Config rc;
+    if (int r = resolveConfig(c, &rc); r != GORT_OK) return r;
     if (initialized()) return GORT_EALREADY;
-    if (cfg.cgo) {
+    if (rc.cgo) {
         if (capi::userThreadStart != nullptr) {
             setThreadStartHook(reinterpret_cast<ThreadStartHook>(capi::userThreadStart), false);
         } else {
             bridge::useDefaultThreadStart();
         }
     }
-    Config rc;
-    rc.maxprocs = cfg.maxprocs;
-    rc.stackSize = cfg.stack_size;
-    rc.cgo = cfg.cgo != 0;
-    rc.schedtraceMs = cfg.schedtrace_ms;
+    setShutdownHook(atShutdown);
     return init(rc);
 }
 
@@ -130,32 +223,42 @@ GORT_API int gort_shutdown(int64_t timeout_ns) {
 
 GORT_API int gort_get_stats(gort_stats* s, size_t size) {
     if (s == nullptr || size < kStatsV1) return GORT_EINVAL;
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     RuntimeStats r;
     readStats(&r);
     gort_stats out{};
     out.struct_size = uint32_t(size < sizeof out ? size : sizeof out);
     out.maxprocs = r.maxprocs;
-    out.goroutines_live = r.goroutinesLive;
-    out.goroutines_created = r.goroutinesCreated;
-    out.ms_total = r.msTotal;
-    out.ms_idle = r.msIdle;
-    out.ms_created_native = r.msCreatedNative;
-    out.ms_created_hook = r.msCreatedHook;
-    out.template_handoffs = r.templateHandoffs;
-    out.ms_exited_locked = r.msExitedLocked;
-    out.thread_create_failures = r.threadCreateFailures;
-    out.cgocalls = r.cgocalls;
-    out.callbacks = r.callbacks;
-    out.foreign_threads_bound = r.foreignThreadsBound;
-    out.extra_ms_in_use = r.extraMsInUse;
-    out.p_retakes = r.pRetakes;
-    out.steals = r.steals;
-    out.thread_create_retries = r.threadCreateRetries;
-    out.extra_ms_pooled = r.extraMsPooled;
-    out.handoffs = r.handoffs;
+#define GORT_STATS_FIELD(name, camel, kind) out.name = r.camel;
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
     memcpy(s, &out, out.struct_size);
     return GORT_OK;
+}
+
+GORT_API const char* const* gort_stats_names(void) {
+    return kStatsNames;
+}
+
+GORT_API int gort_trace_start(const char* path) {
+    capi::Call call;
+    if (!call) return call.status();
+    if (path == nullptr) return GORT_EINVAL;
+    return GORT_ENOTSUP;  // the tracer arrives with issue 15
+}
+
+GORT_API int gort_trace_stop(void) {
+    capi::Call call;
+    if (!call) return call.status();
+    return GORT_ENOTSUP;
+}
+
+GORT_API int gort_dump_goroutines(int fd) {
+    capi::Call call;
+    if (!call) return call.status();
+    if (fd < 0) return GORT_EINVAL;
+    return GORT_ENOTSUP;  // the dump printer arrives with issue 15
 }
 
 }  // extern "C"

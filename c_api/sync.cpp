@@ -1,7 +1,7 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h.
-#include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
+#include "runtime/sync.h"
 
 using namespace gort;
 using capi::Kind;
@@ -10,13 +10,15 @@ using capi::Ref;
 extern "C" {
 
 GORT_API gort_waitgroup* gort_waitgroup_make(void) {
-    if (!initialized()) return static_cast<gort_waitgroup*>(capi::ctorFail(kENOTINIT));
+    capi::Call call;
+    if (!call) return static_cast<gort_waitgroup*>(capi::ctorFail(call.status()));
     void* h = capi::newHandle<WaitGroup>(Kind::waitgroup);
     return static_cast<gort_waitgroup*>(h != nullptr ? h : capi::ctorFail(kENOMEM));
 }
 
 GORT_API int gort_waitgroup_add(gort_waitgroup* h, int64_t delta) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     Ref<WaitGroup> wg(h, Kind::waitgroup);
     if (!wg || delta > INT32_MAX || delta < INT32_MIN) return GORT_EINVAL;
     return wg->add(delta);
@@ -27,44 +29,71 @@ GORT_API int gort_waitgroup_done(gort_waitgroup* h) {
 }
 
 GORT_API int gort_waitgroup_wait(gort_waitgroup* h) {
-    if (!initialized()) return GORT_ENOTINIT;
+    return gort_waitgroup_wait_timeout(h, -1);
+}
+
+GORT_API int gort_waitgroup_wait_timeout(gort_waitgroup* h, int64_t timeout_ns) {
+    capi::Call call;
+    if (!call) return call.status();
     Ref<WaitGroup> wg(h, Kind::waitgroup);
     if (!wg) return GORT_EINVAL;
-    return capi::inGoroutine([&] {
-        wg->wait();
-        return int(kOK);
-    });
+    if (wg->count() == 0) return GORT_OK;
+    if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    int64_t deadline = capi::timeoutDeadline(timeout_ns);
+    return capi::inGoroutine([&] { return wg->waitUntil(deadline); });
+}
+
+GORT_API int gort_waitgroup_retain(gort_waitgroup* h) {
+    capi::Call call;
+    if (!call) return call.status();
+    return capi::handleRetain(h, Kind::waitgroup) == 0 ? GORT_OK : GORT_EINVAL;
 }
 
 GORT_API int gort_waitgroup_release(gort_waitgroup* h) {
+    capi::Call call;
+    if (!call) return call.status();
     return capi::handleClose(h, Kind::waitgroup) == 0 ? GORT_OK : GORT_EINVAL;
 }
 
 GORT_API gort_mutex* gort_mutex_make(void) {
-    if (!initialized()) return static_cast<gort_mutex*>(capi::ctorFail(kENOTINIT));
+    capi::Call call;
+    if (!call) return static_cast<gort_mutex*>(capi::ctorFail(call.status()));
     void* h = capi::newHandle<GoMutex>(Kind::mutex);
     return static_cast<gort_mutex*>(h != nullptr ? h : capi::ctorFail(kENOMEM));
 }
 
 GORT_API int gort_mutex_lock(gort_mutex* h) {
-    if (!initialized()) return GORT_ENOTINIT;
+    return gort_mutex_lock_timeout(h, -1);
+}
+
+GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
+    capi::Call call;
+    if (!call) return call.status();
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
     if (mu->tryLock()) return GORT_OK;
-    return capi::inGoroutine([&] {
-        mu->lock();
-        return int(kOK);
-    });
+    if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    int64_t deadline = capi::timeoutDeadline(timeout_ns);
+    return capi::inGoroutine([&] { return mu->lockUntil(deadline) ? int(kOK) : int(kETIMEDOUT); });
 }
 
 GORT_API int gort_mutex_unlock(gort_mutex* h) {
-    if (!initialized()) return GORT_ENOTINIT;
+    capi::Call call;
+    if (!call) return call.status();
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
     return mu->unlock();
 }
 
+GORT_API int gort_mutex_retain(gort_mutex* h) {
+    capi::Call call;
+    if (!call) return call.status();
+    return capi::handleRetain(h, Kind::mutex) == 0 ? GORT_OK : GORT_EINVAL;
+}
+
 GORT_API int gort_mutex_release(gort_mutex* h) {
+    capi::Call call;
+    if (!call) return call.status();
     return capi::handleClose(h, Kind::mutex) == 0 ? GORT_OK : GORT_EINVAL;
 }
 

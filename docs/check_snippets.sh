@@ -1,5 +1,5 @@
 #!/bin/sh
-# check_snippets.sh <guide.md> <gort.h include dir> <C compiler>
+# check_snippets.sh <guide.md> <gort.h include dir> <C compiler> [<generated include dir>]
 # Compiles every ```c block of the guide on its own (a translation unit,
 # after snippet_prelude.h), with warnings as errors, so that the guide's
 # examples stay correct C against gort.h. Fails naming the block's line.
@@ -7,6 +7,7 @@ set -eu
 guide=$1
 include=$2
 cc=$3
+gen=${4:-$include}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d /tmp/gort-snippets.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -29,7 +30,7 @@ for f in "$tmp"/line*.c; do
     n=$((n + 1))
     line=$(basename "$f" .c | sed 's/^line//')
     if ! "$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only \
-        -I"$include" -include "$here/snippet_prelude.h" "$f" 2>"$tmp/err"; then
+        -I"$include" -I"$gen" -include "$here/snippet_prelude.h" "$f" 2>"$tmp/err"; then
         echo "$guide:$line: this C snippet does not compile:" >&2
         cat "$tmp/err" >&2
         failed=$((failed + 1))

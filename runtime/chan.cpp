@@ -39,6 +39,7 @@
 #include "runtime/deadlock.h"
 #include "runtime/hchan.h"
 #include "runtime/proc.h"
+#include "runtime/select.h"
 
 namespace gort {
 
@@ -128,8 +129,10 @@ void readyWaiter(Sudog* s, bool success) {
 int makechan(size_t elemSize, size_t cap, Chan** out) {
     if (out == nullptr) return kEINVAL;
     *out = nullptr;
-    if (elemSize == 0 || elemSize > kMaxChanElemSize) return kEINVAL;
-    if (cap > kMaxChanBufBytes / elemSize) return kEINVAL;
+    // elemSize 0 is Go's chan struct{}: values carry no data, no buffer.
+    if (elemSize > kMaxChanElemSize) return kEINVAL;
+    if (elemSize > 0 && cap > kMaxChanBufBytes / elemSize) return kEINVAL;
+    if (cap > kMaxChanBufBytes) return kEINVAL;
     size_t size = kHeaderSize + cap * elemSize;
     size = (size + kChanAlign - 1) & ~(kChanAlign - 1);
     void* mem = aligned_alloc(kChanAlign, size);
@@ -174,7 +177,7 @@ int chanrelease(Chan* c) {
 // ---- send ---------------------------------------------------------------------------------
 
 int chansend(Chan* c, const void* ep, bool block) {
-    if (c == nullptr || ep == nullptr) return kEINVAL;
+    if (c == nullptr || (ep == nullptr && c->elemsize > 0)) return kEINVAL;
     if (!block && c->closed.load(std::memory_order_seq_cst) == 0 && chanFull(c)) return kEAGAIN;
     G* gp = getg();
     PlainThreadScope plain(gp == nullptr);
@@ -252,6 +255,35 @@ int chanrecv(Chan* c, void* ep, bool block, bool* ok) {
     parkSudog(&s, &c->lock, "chan receive");
     if (ok != nullptr) *ok = s.success;
     return kOK;
+}
+
+// ---- with a deadline ----------------------------------------------------------------
+
+// A timed send or receive is a select of one case with a deadline: the
+// select machinery already knows how to leave a queue when something else
+// (here the deadline) wins.
+
+int chansendUntil(Chan* c, const void* ep, int64_t deadline) {
+    if (c == nullptr || (ep == nullptr && c->elemsize > 0)) return kEINVAL;
+    SelectCase cs;
+    cs.c = c;
+    cs.dir = kSelectSend;
+    cs.elem = const_cast<void*>(ep);
+    int chosen;
+    return selectgoUntil(&cs, 1, deadline, &chosen);
+}
+
+int chanrecvUntil(Chan* c, void* ep, int64_t deadline, bool* ok) {
+    if (ok != nullptr) *ok = false;
+    if (c == nullptr) return kEINVAL;
+    SelectCase cs;
+    cs.c = c;
+    cs.dir = kSelectRecv;
+    cs.elem = ep;
+    int chosen;
+    int rc = selectgoUntil(&cs, 1, deadline, &chosen);
+    if (rc == kOK && ok != nullptr) *ok = cs.ok;
+    return rc;
 }
 
 // ---- close ---------------------------------------------------------------------------

@@ -40,6 +40,13 @@ void sendTime(void* arg, uintptr_t) {
     b->unref();
 }
 
+// dropTimer: the runtime shut down before the timer fired.
+void dropTimer(void* arg) {
+    auto* b = static_cast<ChanTimer::Block*>(arg);
+    chanrelease(b->c);
+    b->unref();
+}
+
 // start makes a Block whose channel has refs = 2 (the caller's and the
 // timer's), stores the channel in *c, and queues its timer; handle adds the
 // handle's reference. Without a handle the Block may be gone (fired and
@@ -57,6 +64,7 @@ ChanTimer::Block* start(int64_t ns, bool handle, Chan** c) {
     if (ns < 0) ns = 0;
     b->t.when = ns > INT64_MAX - now ? INT64_MAX : now + ns;
     b->t.f = sendTime;
+    b->t.drop = dropTimer;
     b->t.arg = b;
     *c = b->c;
     addtimer(&b->t);

@@ -277,11 +277,11 @@ struct Sched {
     pthread_key_t extraKey{};             // binds an extra M to its thread
     bool extraKeyValid = false;
 
-    // Kernel ids of the last threads that ran mexit; shutdown waits for them
-    // to be gone (a ring: older exits are long finished).
-    static constexpr int kExitedTids = 64;
-    pid_t exitedTids[kExitedTids] = {};
-    uint32_t nexitedTids = 0;
+    // Kernel ids of the threads that ran mexit (under sched.lock): shutdown
+    // waits for every one to be gone from the kernel, so no thread still
+    // runs library code when it returns.
+    pid_t* exitedTids = nullptr;
+    uint32_t nexitedTids = 0, exitedTidsCap = 0;
 
     std::atomic<bool> running{false};   // between init and shutdown
     std::atomic<bool> stopping{false};  // shutdown in progress

@@ -8,6 +8,7 @@
 // state is then reset to its load-time value, so init works again and
 // libgort can be unloaded.
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -26,6 +27,29 @@ namespace gort {
 namespace {
 
 Mutex initLock;  // serialises init and shutdown
+
+// The call gate (runtime.h). It outlives every runtime: a thread may be
+// inside callEnter while the scheduler state is reset.
+struct Gate {
+    std::atomic<bool> open{false};
+    std::atomic<int64_t> inside{0};  // counted calls in progress
+};
+constinit Gate gate;
+
+void (*shutdownHook)() = nullptr;
+
+// A raw fork() of a process whose runtime runs leaves the child with the
+// runtime's memory but none of its threads: nothing can work there.
+std::atomic<bool> forked{false};
+std::atomic<bool> atforkInstalled{false};
+
+void atforkChild() {
+    if (gate.open.load(std::memory_order_relaxed) || sched.running.load(std::memory_order_relaxed)) {
+        forked.store(true, std::memory_order_relaxed);
+        gate.open.store(false, std::memory_order_relaxed);
+    }
+    setm(nullptr);  // the forking thread's M does not exist here
+}
 
 int32_t ncpu() {
     cpu_set_t set;
@@ -67,11 +91,74 @@ void stopAllThreads() {
     for (uint32_t v; (v = n->load(std::memory_order_acquire)) != 0;) futexsleep(n, v, 1000000);
 }
 
+// waitThreadsGone waits until every thread that ran mexit is gone from the
+// kernel: it has left the library's code too (bounded, in case a thread id
+// was reused by a thread that lives on).
+void waitThreadsGone() {
+    int64_t until = nanotime() + 1'000'000'000;
+    for (uint32_t i = 0; i < sched.nexitedTids; i++) {
+        while (taskAlive(sched.exitedTids[i]) && nanotime() < until) sched_yield();
+    }
+}
+
+// closeGate turns new calls away and waits, until deadline, for the ones
+// inside to leave. False (the gate reopened) if they did not.
+bool closeGate(int64_t deadline) {
+    gate.open.store(false, std::memory_order_seq_cst);
+    while (gate.inside.load(std::memory_order_seq_cst) != 0) {
+        if (deadline >= 0 && nanotime() >= deadline) {
+            gate.open.store(true, std::memory_order_seq_cst);
+            return false;
+        }
+        usleep(50);
+    }
+    return true;
+}
+
+// inCallFromGoroutine: the caller is a goroutine, or C code one called.
+bool inCallFromGoroutine() {
+    M* m = getm();
+    if (m == nullptr || m->gen != runtimeGen.load(std::memory_order_acquire)) return false;
+    if (!m->isExtra) return true;  // a runtime thread: a goroutine, its C code, or g0
+    return m->cbdepth.load(std::memory_order_relaxed) > 0;  // inside a callback
+}
+
 }  // namespace
 
+bool forkedChild() {
+    return forked.load(std::memory_order_relaxed);
+}
+
+int callEnter(CallGate* g) {
+    M* m = getm();
+    if (GORT_LIKELY(m != nullptr)) {
+        G* gp = m->curg;
+        if (gp != nullptr &&
+            (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking) &&
+            gate.open.load(std::memory_order_relaxed)) {
+            g->counted = false;  // a goroutine holds the runtime up itself
+            return kOK;
+        }
+    }
+    if (GORT_UNLIKELY(forked.load(std::memory_order_relaxed))) return kENOTSUP;
+    gate.inside.fetch_add(1, std::memory_order_seq_cst);
+    if (!gate.open.load(std::memory_order_seq_cst)) {
+        gate.inside.fetch_sub(1, std::memory_order_seq_cst);
+        return kENOTINIT;
+    }
+    g->counted = true;
+    return kOK;
+}
+
+void callExit(const CallGate& g) {
+    if (g.counted) gate.inside.fetch_sub(1, std::memory_order_seq_cst);
+}
+
 int init(const Config& c) {
+    if (forked.load(std::memory_order_relaxed)) return kENOTSUP;
     LockGuard g(initLock);
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
+    if (!atforkInstalled.exchange(true)) pthread_atfork(nullptr, nullptr, atforkChild);
     stats().reset();
     runtimeGen.fetch_add(1, std::memory_order_acq_rel);
     pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
@@ -83,25 +170,41 @@ int init(const Config& c) {
     extramInit();
     sched.running.store(true, std::memory_order_release);
     procresize(c.maxprocs > 0 ? c.maxprocs : ncpu());
+    // The runtime's own threads: if they cannot be created (a failing
+    // thread-start hook), undo everything.
     if ((iscgo && startTemplateThread() != 0) || newm(sysmon, nullptr) != 0) {
         teardown();
         return kETHREAD;
     }
+    gate.open.store(true, std::memory_order_seq_cst);  // last: calls are admitted
     return kOK;
 }
 
 int shutdown(int64_t timeoutNs) {
+    if (forked.load(std::memory_order_relaxed)) return kENOTSUP;
+    if (inCallFromGoroutine()) return kEDEADLK;
     LockGuard g(initLock);
     if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
-    if (onGoroutine()) return kEBUSY;
-    int64_t deadline = nanotime() + (timeoutNs > 0 ? timeoutNs : 0);
-    while (numGoroutine() > 0) {
-        int64_t left = deadline - nanotime();
-        if (left <= 0) return kEBUSY;
-        usleep(useconds_t(left > 1000000 ? 1000 : left / 1000 + 1));
+    int64_t deadline = timeoutNs < 0 ? -1 : nanotime() + timeoutNs;
+    for (;;) {
+        while (numGoroutine() > 0) {
+            if (deadline >= 0 && nanotime() >= deadline) return kEBUSY;
+            usleep(500);
+        }
+        // No goroutine: turn new calls away and let those inside leave. One
+        // that got in meanwhile may have started a goroutine: then wait for
+        // it too (with the gate open again).
+        if (!closeGate(deadline)) return kEBUSY;
+        if (numGoroutine() == 0) break;
+        gate.open.store(true, std::memory_order_seq_cst);
     }
+    if (shutdownHook != nullptr) shutdownHook();
     teardown();
     return kOK;
+}
+
+void setShutdownHook(void (*hook)()) {
+    shutdownHook = hook;
 }
 
 namespace {
@@ -111,11 +214,7 @@ void teardown() {
     stopAllThreads();
     // The threads have left the scheduler; wait until they have left our code
     // too (a few instructions), so libgort may be unloaded after this returns.
-    int64_t until = nanotime() + 1000000000;
-    uint32_t n = sched.nexitedTids < Sched::kExitedTids ? sched.nexitedTids : Sched::kExitedTids;
-    for (uint32_t i = 0; i < n; i++) {
-        while (taskAlive(sched.exitedTids[i]) && nanotime() < until) sched_yield();
-    }
+    waitThreadsGone();
     resetsig();
     // The calling thread's own extra M (it may have entered through the
     // callback path) can be released here; other threads keep theirs.
@@ -125,6 +224,7 @@ void teardown() {
     pfreeAll();
     stackReleaseAll();
     free(sched.allgs);
+    free(sched.exitedTids);
     std::destroy_at(&sched);
     std::construct_at(&sched);
 }
@@ -132,7 +232,7 @@ void teardown() {
 }  // namespace
 
 bool initialized() {
-    return sched.running.load(std::memory_order_acquire);
+    return gate.open.load(std::memory_order_acquire);
 }
 
 int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {

@@ -332,7 +332,12 @@ void mexit(M* m) {
         allmRemove(m);
         if (m->isTemplate || m->isSysmon) sched.nmsys--;
         if (m->origin == MOrigin::native || threadStartHookIsDefault) {
-            sched.exitedTids[sched.nexitedTids++ % Sched::kExitedTids] = m->procid;
+            if (sched.nexitedTids == sched.exitedTidsCap) {
+                sched.exitedTidsCap = sched.exitedTidsCap == 0 ? 64 : 2 * sched.exitedTidsCap;
+                sched.exitedTids = static_cast<pid_t*>(rtrealloc(
+                    sched.exitedTids, sched.exitedTidsCap * sizeof(pid_t), "exited thread ids"));
+            }
+            sched.exitedTids[sched.nexitedTids++] = m->procid;
         }
         checkdead();  // one running M less
     }

@@ -167,6 +167,9 @@ struct Timer {
     void (*f)(void* arg, uintptr_t seq) = nullptr;
     void* arg = nullptr;
     uintptr_t seq = 0;
+    // drop(arg), if set, runs for a timer still queued when the runtime shuts
+    // down (the timer will never fire: free what it holds).
+    void (*drop)(void* arg) = nullptr;
     std::atomic<P*> pp{nullptr};  // heap holding it (under pp->timersLock)
     int32_t idx = -1;
 };

@@ -117,6 +117,10 @@ void pfreeAll() {
     int32_t n = sched.nallp.load(std::memory_order_relaxed);
     for (int32_t i = 0; i < n; i++) {
         P* p = sched.allp[i].load(std::memory_order_relaxed);
+        for (int32_t k = 0; k < p->ntimers; k++) {
+            Timer* t = p->timers[k];
+            if (t->drop != nullptr) t->drop(t->arg);
+        }
         free(p->timers);
         rtdelete(p);
         sched.allp[i].store(nullptr, std::memory_order_relaxed);

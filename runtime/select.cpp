@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <new>
 
+#include "runtime/deadline.h"
 #include "runtime/deadlock.h"
 #include "runtime/hchan.h"
 #include "runtime/proc.h"
@@ -123,8 +124,38 @@ void unlockWaiting(Sudog* head) {
     if (lastc != nullptr) lastc->lock.unlock();
 }
 
-bool selparkcommit(G*, void* head) {
-    unlockWaiting(static_cast<Sudog*>(head));
+// A select's deadline: expiry wins the select's selectDone like any waker,
+// with no case (param stays null), and wakes the selecting goroutine or
+// thread.
+struct SelectDeadline : DeadlineTimer {
+    std::atomic<uint32_t>* done;
+    G* gp;
+    Note* note;
+    bool timedOut = false;
+};
+
+void selectExpire(DeadlineTimer* d) {
+    auto* sd = static_cast<SelectDeadline*>(d);
+    uint32_t z = 0;
+    if (!sd->done->compare_exchange_strong(z, 1, std::memory_order_acq_rel)) return;
+    sd->timedOut = true;
+    if (sd->gp != nullptr) {
+        goready(sd->gp);
+    } else {
+        sd->note->wakeup();
+    }
+}
+
+struct SelPark {
+    Sudog* head;
+    SelectDeadline* dl;
+    int64_t deadline;
+};
+
+bool selparkcommit(G*, void* arg) {
+    auto* sp = static_cast<SelPark*>(arg);
+    unlockWaiting(sp->head);
+    if (sp->dl != nullptr) sp->dl->arm(sp->deadline);
     return true;
 }
 
@@ -138,12 +169,20 @@ bool selparkcommit(G*, void* head) {
     fatal("unreachable");
 }
 
+// sleepUntil waits out a select without channels that has a deadline.
+void sleepUntil(int64_t deadline) {
+    int64_t left = deadline - nanotime();
+    if (left > 0) timeSleep(left);
+}
+
 int validate(SelectCase* cases, size_t n) {
     if (n > kMaxSelectCases || (n > 0 && cases == nullptr)) return kEINVAL;
     for (size_t i = 0; i < n; i++) {
         SelectCase& cs = cases[i];
         if (cs.dir != kSelectSend && cs.dir != kSelectRecv) return kEINVAL;
-        if (cs.dir == kSelectSend && cs.c != nullptr && cs.elem == nullptr) return kEINVAL;
+        if (cs.dir == kSelectSend && cs.c != nullptr && cs.elem == nullptr && cs.c->elemsize > 0) {
+            return kEINVAL;
+        }
         cs.ok = false;
     }
     return kOK;
@@ -192,10 +231,11 @@ int pollOne(SelectCase* cases, const uint32_t* lockorder, size_t norder, uint32_
 }
 
 // waitAll is passes 2 and 3: enqueue on every channel, sleep until a waker
-// completes one case, take the rest back. Returns the index of the case
-// completed; *success tells whether it completed by a communication.
+// completes one case (or the deadline, if >= 0, passes), take the rest back.
+// Returns the index of the case completed, or UINT32_MAX on timeout;
+// *success tells whether it completed by a communication.
 uint32_t waitAll(SelectCase* cases, const uint32_t* lockorder, size_t norder, Sudog* sudogs, G* gp,
-                 bool* success) {
+                 int64_t deadline, bool* success) {
     std::atomic<uint32_t> threadSelectDone{0};
     void* threadParam = nullptr;
     Note note;
@@ -221,15 +261,22 @@ uint32_t waitAll(SelectCase* cases, const uint32_t* lockorder, size_t norder, Su
         (cs.dir == kSelectSend ? cs.c->sendq : cs.c->recvq).enqueue(sg);
         cs.c->nselect++;
     }
+    SelectDeadline dl;
+    dl.expire = selectExpire;
+    dl.done = done;
+    dl.gp = gp;
+    dl.note = &note;
+    SelPark sp{head, deadline >= 0 ? &dl : nullptr, deadline};
     if (gp != nullptr) {
         if (gp->waiting != nullptr) fatal("gp.waiting != nil");
         gp->waiting = head;
-        gopark(selparkcommit, head, "select");
+        gopark(selparkcommit, &sp, "select");
         gp->waiting = nullptr;
     } else {
-        unlockWaiting(head);
+        selparkcommit(nullptr, &sp);
         note.sleep();
     }
+    dl.disarm();  // whatever woke us: the timer is done with our stack
 
     // Pass 3: relock, then dequeue from the cases that did not win, so they
     // do not pile up on quiet channels.
@@ -250,7 +297,7 @@ uint32_t waitAll(SelectCase* cases, const uint32_t* lockorder, size_t norder, Su
         }
         cs.c->nselect--;
     }
-    if (casi == UINT32_MAX) fatal("selectgo: bad wakeup");
+    if (casi == UINT32_MAX && !dl.timedOut) fatal("selectgo: bad wakeup");
     // Channels that nobody references any more (their last reference was
     // dropped while we waited) are freed once unlocked: sudog k's c keeps
     // the ones to free.
@@ -268,7 +315,11 @@ uint32_t waitAll(SelectCase* cases, const uint32_t* lockorder, size_t norder, Su
 
 }  // namespace
 
-int selectgo(SelectCase* cases, size_t n, bool block, int* chosen) {
+namespace {
+
+// selectImpl is selectgo: block says whether to wait at all, deadline
+// (>= 0) until when.
+int selectImpl(SelectCase* cases, size_t n, bool block, int64_t deadline, int* chosen) {
     if (chosen != nullptr) *chosen = -1;
     if (int rc = validate(cases, n); rc != kOK) return rc;
     Scratch scratch;
@@ -289,7 +340,9 @@ int selectgo(SelectCase* cases, size_t n, bool block, int* chosen) {
     }
     if (norder == 0) {
         if (!block) return kEAGAIN;
-        blockForever(gp);
+        if (deadline < 0) blockForever(gp);
+        sleepUntil(deadline);
+        return kETIMEDOUT;
     }
     // Lock order: by channel address.
     std::copy(pollorder, pollorder + norder, lockorder);
@@ -307,16 +360,27 @@ int selectgo(SelectCase* cases, size_t n, bool block, int* chosen) {
             return rc;
         }
     }
-    if (!block) {
+    if (!block || (deadline >= 0 && nanotime() >= deadline)) {
         selunlock(cases, lockorder, norder);
-        return kEAGAIN;
+        return block ? kETIMEDOUT : kEAGAIN;
     }
     bool success = false;
-    uint32_t i = waitAll(cases, lockorder, norder, scratch.sudogs(), gp, &success);
+    uint32_t i = waitAll(cases, lockorder, norder, scratch.sudogs(), gp, deadline, &success);
+    if (i == UINT32_MAX) return kETIMEDOUT;
     if (chosen != nullptr) *chosen = int(i);
     if (cases[i].dir == kSelectSend) return success ? kOK : kECLOSED;
     cases[i].ok = success;
     return kOK;
+}
+
+}  // namespace
+
+int selectgo(SelectCase* cases, size_t n, bool block, int* chosen) {
+    return selectImpl(cases, n, block, -1, chosen);
+}
+
+int selectgoUntil(SelectCase* cases, size_t n, int64_t deadline, int* chosen) {
+    return selectImpl(cases, n, true, deadline, chosen);
 }
 
 }  // namespace gort

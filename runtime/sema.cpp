@@ -1,5 +1,6 @@
 #include "runtime/sema.h"
 
+#include "runtime/deadline.h"
 #include "runtime/deadlock.h"
 #include "runtime/proc.h"
 
@@ -13,13 +14,68 @@ void readySudog(Sudog* s) {
     }
 }
 
-void parkSudog(Sudog* s, Mutex* lock, const char* reason) {
+namespace {
+
+struct ParkCommit {
+    Mutex* lock;
+    DeadlineTimer* dl;
+    int64_t when;
+};
+
+bool parkCommit(G*, void* arg) {
+    auto* pc = static_cast<ParkCommit*>(arg);
+    pc->lock->unlock();
+    if (pc->dl != nullptr) pc->dl->arm(pc->when);
+    return true;
+}
+
+}  // namespace
+
+void parkSudog(Sudog* s, Mutex* lock, const char* reason, DeadlineTimer* dl, int64_t when) {
     if (s->g != nullptr) {
-        goparkunlock(lock, reason);
+        if (dl == nullptr) {
+            goparkunlock(lock, reason);
+            return;
+        }
+        ParkCommit pc{lock, dl, when};
+        gopark(parkCommit, &pc, reason);
     } else {
         lock->unlock();
+        if (dl != nullptr) dl->arm(when);
         s->note->sleep();
     }
+}
+
+// A timed acquire: the deadline timer and what its expiry needs.
+struct Sema::Wait : DeadlineTimer {
+    Sema* sema;
+    Sudog* sg;
+    bool timedOut = false;
+};
+
+// expire runs when a timed acquire's deadline passes. Under the Sema's lock,
+// the waiter leaves if it is still queued and not yet claimed: it takes its
+// registration back from the state word (a releaser that claimed "a waiter"
+// before will dequeue another one). If every registered waiter is claimed,
+// a releaser is on its way to the queue and will dequeue this one too: the
+// wait ends with a unit, as if the deadline had not passed.
+void Sema::expire(DeadlineTimer* d) {
+    auto* w = static_cast<Wait*>(d);
+    Sema* s = w->sema;
+    s->lock_.lock();
+    if (w->sg->queued) {
+        uint64_t old = s->state_.load(std::memory_order_relaxed);
+        while (waiters(old) > 0) {
+            if (s->state_.compare_exchange_weak(old, old - kWaiter, std::memory_order_acq_rel,
+                                                std::memory_order_relaxed)) {
+                s->unlink(w->sg);
+                w->timedOut = true;
+                break;
+            }
+        }
+    }
+    s->lock_.unlock();
+    if (w->timedOut) readySudog(w->sg);
 }
 
 bool Sema::tryAcquire() {
@@ -35,6 +91,7 @@ bool Sema::tryAcquire() {
 
 void Sema::enqueue(Sudog* s, bool lifo) {
     s->next = s->prev = nullptr;
+    s->queued = true;
     if (head_ == nullptr) {
         head_ = tail_ = s;
     } else if (lifo) {
@@ -58,12 +115,38 @@ Sudog* Sema::dequeue() {
             tail_ = nullptr;
         }
         s->next = nullptr;
+        s->queued = false;
     }
     return s;
 }
 
+void Sema::unlink(Sudog* s) {
+    if (s->prev != nullptr) {
+        s->prev->next = s->next;
+    } else {
+        head_ = s->next;
+    }
+    if (s->next != nullptr) {
+        s->next->prev = s->prev;
+    } else {
+        tail_ = s->prev;
+    }
+    s->next = s->prev = nullptr;
+    s->queued = false;
+}
+
 void Sema::acquire(bool lifo) {
     if (tryAcquire()) return;
+    acquireSlow(lifo, -1);
+}
+
+bool Sema::acquireUntil(int64_t deadline, bool lifo) {
+    if (tryAcquire()) return true;
+    if (deadline >= 0 && nanotime() >= deadline) return false;
+    return acquireSlow(lifo, deadline);
+}
+
+bool Sema::acquireSlow(bool lifo, int64_t deadline) {
     Note note;
     Sudog s;
     s.g = getg();
@@ -78,7 +161,7 @@ void Sema::acquire(bool lifo) {
             if (state_.compare_exchange_weak(old, old - 1, std::memory_order_acquire,
                                              std::memory_order_relaxed)) {
                 lock_.unlock();
-                return;
+                return true;
             }
         } else if (state_.compare_exchange_weak(old, old + kWaiter, std::memory_order_acq_rel,
                                                 std::memory_order_relaxed)) {
@@ -87,9 +170,20 @@ void Sema::acquire(bool lifo) {
     }
     s.ticket = 0;
     enqueue(&s, lifo);
-    parkSudog(&s, &lock_, "semacquire");
+    if (deadline < 0) {
+        parkSudog(&s, &lock_, "semacquire");
+    } else {
+        Wait w;
+        w.expire = expire;
+        w.sema = this;
+        w.sg = &s;
+        parkSudog(&s, &lock_, "semacquire", &w, deadline);
+        w.disarm();
+        if (w.timedOut) return false;
+    }
     // Only a release that claimed us wakes us, handing us its unit.
     if (s.ticket != 1) fatal("semacquire: woken without a unit");
+    return true;
 }
 
 void Sema::release(bool handoff) {

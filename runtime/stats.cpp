@@ -11,18 +11,18 @@ Stats& stats() {
 }
 
 void Stats::reset() {
-    for (auto* c : {&msCreatedNative, &msCreatedHook, &templateHandoffs, &msExitedLocked,
-                    &threadCreateFailures, &threadCreateRetries, &foreignThreadsBound, &pRetakes,
-                    &handoffs, &steals, &exitsyscallFast, &exitsyscallSlow}) {
-        c->store(0, std::memory_order_relaxed);
-    }
+#define GORT_STATS_RESET_event(camel) camel.store(0, std::memory_order_relaxed);
+#define GORT_STATS_RESET_state(camel)
+#define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_RESET_##kind(camel)
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
+    exitsyscallSlow.store(0, std::memory_order_relaxed);
 }
 
-void readStats(RuntimeStats* s) {
-    Stats& st = stats();
-    auto ld = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    *s = RuntimeStats{};
-    s->maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+namespace {
+
+// readState fills the `state` counters from the scheduler.
+void readState(RuntimeStats* s) {
     int64_t live = numGoroutine();
     s->goroutinesLive = live > 0 ? uint64_t(live) : 0;
     int64_t created = sched.gcreatedNoP.load(std::memory_order_relaxed);
@@ -52,16 +52,22 @@ void readStats(RuntimeStats* s) {
         s->extraMsPooled = uint64_t(sched.extraMCount);
     }
     s->extraMsInUse = uint64_t(sched.extraMInUse.load(std::memory_order_relaxed));
-    s->msCreatedNative = ld(st.msCreatedNative);
-    s->msCreatedHook = ld(st.msCreatedHook);
-    s->templateHandoffs = ld(st.templateHandoffs);
-    s->msExitedLocked = ld(st.msExitedLocked);
-    s->threadCreateFailures = ld(st.threadCreateFailures);
-    s->threadCreateRetries = ld(st.threadCreateRetries);
-    s->foreignThreadsBound = ld(st.foreignThreadsBound);
-    s->pRetakes = ld(st.pRetakes);
-    s->handoffs = ld(st.handoffs);
-    s->steals = ld(st.steals);
+    s->procsLentNow = 0;
+    s->stackHighWater = 0;
+}
+
+}  // namespace
+
+void readStats(RuntimeStats* s) {
+    *s = RuntimeStats{};
+    s->maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    readState(s);
+    Stats& st = stats();
+#define GORT_STATS_READ_event(camel) s->camel = st.camel.load(std::memory_order_relaxed);
+#define GORT_STATS_READ_state(camel)
+#define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_READ_##kind(camel)
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
 }
 
 }  // namespace gort

@@ -1,28 +1,28 @@
-// Runtime counters. Each is a relaxed atomic bumped where the event happens;
-// gort_get_stats and the tests read them.
+// The runtime's event counters: one relaxed atomic per `event` entry of
+// GORT_STATS_LIST (runtime/statslist.h), bumped where the event happens;
+// readStats (stats.cpp) adds the `state` entries, read off the scheduler.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include "runtime/statslist.h"
+
 namespace gort {
 
+#define GORT_STATS_EVENT_event(camel) std::atomic<uint64_t> camel{0};
+#define GORT_STATS_EVENT_state(camel)
+#define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_EVENT_##kind(camel)
+
 struct Stats {
-    std::atomic<uint64_t> msCreatedNative{0};   // Ms whose thread came from newosproc
-    std::atomic<uint64_t> msCreatedHook{0};     // Ms whose thread came from the start hook
-    std::atomic<uint64_t> templateHandoffs{0};  // of those, created by the template thread
-    std::atomic<uint64_t> msExitedLocked{0};    // Ms that exited with their locked G
-    std::atomic<uint64_t> threadCreateFailures{0};
-    std::atomic<uint64_t> threadCreateRetries{0};
-    std::atomic<uint64_t> foreignThreadsBound{0};
-    std::atomic<uint64_t> pRetakes{0};
-    std::atomic<uint64_t> handoffs{0};
-    std::atomic<uint64_t> steals{0};
-    std::atomic<uint64_t> exitsyscallFast{0};
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+    // Internal, for tests: exitsyscall found neither its P nor an idle one.
     std::atomic<uint64_t> exitsyscallSlow{0};
 
     void reset();
 };
+
+#undef GORT_STATS_FIELD
 
 Stats& stats();
 

@@ -43,12 +43,28 @@ int WaitGroup::add(int64_t delta) {
 }
 
 void WaitGroup::wait() {
+    waitUntil(-1);
+}
+
+int WaitGroup::waitUntil(int64_t deadline) {
     uint64_t state = state_.load(std::memory_order_acquire);
     for (;;) {
-        if ((state >> 32) == 0) return;
-        if (state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) {
+        if ((state >> 32) == 0) return kOK;
+        if (state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) break;
+    }
+    if (sema_.acquireUntil(deadline, false)) return kOK;
+    // The deadline passed and we are off the semaphore's queue. Take our
+    // registration back while the counter is above zero; once it is zero,
+    // the adder that zeroed it releases a unit for us (it counted us):
+    // take it, the wait is over.
+    state = state_.load(std::memory_order_acquire);
+    for (;;) {
+        if ((state >> 32) == 0) {
             sema_.acquire(false);
-            return;
+            return kOK;
+        }
+        if (state_.compare_exchange_weak(state, state - 1, std::memory_order_acq_rel)) {
+            return kETIMEDOUT;
         }
     }
 }
@@ -87,10 +103,43 @@ bool GoMutex::tryLock() {
 void GoMutex::lock() {
     int32_t z = 0;
     if (state_.compare_exchange_strong(z, kLocked, std::memory_order_acquire)) return;
-    lockSlow();
+    lockSlow(-1);
 }
 
-void GoMutex::lockSlow() {
+bool GoMutex::lockUntil(int64_t deadline) {
+    int32_t z = 0;
+    if (state_.compare_exchange_strong(z, kLocked, std::memory_order_acquire)) return true;
+    if (deadline >= 0 && nanotime() >= deadline) return tryLock();
+    return lockSlow(deadline);
+}
+
+// giveUp undoes a waiter whose deadline passed once it is off the
+// semaphore's queue. Its count in the waiter bits goes, unless an unlocker
+// has already consumed it (the count is zero): then that unlocker's wakeup
+// is on its way to the semaphore, and it is ours to take. Woken that way we
+// are the waiter it meant: in starvation mode the mutex is ours (true);
+// otherwise we clear the woken flag it set, as a woken waiter does, and
+// leave without queueing again (false) unless the mutex is free to take.
+bool GoMutex::giveUp() {
+    int32_t old = state_.load(std::memory_order_relaxed);
+    while ((old >> kWaiterShift) > 0) {
+        if (state_.compare_exchange_weak(old, old - (1 << kWaiterShift),
+                                         std::memory_order_relaxed)) {
+            return false;
+        }
+    }
+    // Only a normal-mode unlock consumes a waiter's count (a starving one
+    // hands off without touching it): ours was a normal wakeup.
+    sema_.acquire(false);
+    old = state_.load(std::memory_order_relaxed);
+    for (;;) {
+        bool take = (old & (kLocked | kStarving)) == 0;
+        int32_t next = (old & ~kWoken) | (take ? kLocked : 0);
+        if (state_.compare_exchange_weak(old, next, std::memory_order_acquire)) return take;
+    }
+}
+
+bool GoMutex::lockSlow(int64_t deadline) {
     int64_t waitStart = 0;
     bool starving = false, awoke = false;
     int iter = 0;
@@ -116,10 +165,10 @@ void GoMutex::lockSlow() {
             next &= ~kWoken;
         }
         if (state_.compare_exchange_weak(old, next, std::memory_order_acquire)) {
-            if ((old & (kLocked | kStarving)) == 0) return;  // locked it
-            bool queueLifo = waitStart != 0;                 // waited before: go to the front
+            if ((old & (kLocked | kStarving)) == 0) return true;  // locked it
+            bool queueLifo = waitStart != 0;  // waited before: go to the front
             if (waitStart == 0) waitStart = nanotime();
-            sema_.acquire(queueLifo);
+            if (!sema_.acquireUntil(deadline, queueLifo)) return giveUp();
             starving = starving || nanotime() - waitStart > kStarvationThresholdNs;
             old = state_.load(std::memory_order_relaxed);
             if (old & kStarving) {
@@ -130,7 +179,7 @@ void GoMutex::lockSlow() {
                 int32_t delta = kLocked - (1 << kWaiterShift);
                 if (!starving || (old >> kWaiterShift) == 1) delta -= kStarving;
                 state_.fetch_add(delta, std::memory_order_acquire);
-                return;
+                return true;
             }
             awoke = true;
             iter = 0;

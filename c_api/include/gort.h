@@ -5,8 +5,9 @@
  * **Goroutines are cooperative.** A goroutine keeps its processor (P) until
  * it parks (a channel operation, a sleep, a lock, gort_gosched). Blocking or
  * long-running C code must go through gort_cgocall (or a blocking region,
- * gort_blocking_begin / gort_blocking_end, coming soon), or it holds its P
- * and the goroutines queued behind it wait.
+ * gort_blocking_begin / gort_blocking_end), or it holds its P and the
+ * goroutines queued behind it wait (sysmon notices a P stuck that way and
+ * compensates, but late: see the guide's "Stalls").
  *
  * Link with `-lgort` (pkg-config: `gort`; CMake: `find_package(gort)`,
  * target `gort::gort`). The names, types and behaviours here are a stable
@@ -23,13 +24,23 @@
  *     never the scheduler.
  *   - Before gort_init and after gort_shutdown, calls return #GORT_ENOTINIT
  *     (constructors return NULL with errno = EPERM), except gort_config_init,
- *     gort_set_thread_start, gort_strerror, gort_version and gort_init.
+ *     gort_set_thread_start, gort_strerror, gort_version, gort_init and the
+ *     ffi signatures and closures (which outlive a shutdown).
+ *   - In the child of a raw fork() (not gort_fork_exec), every call returns
+ *     #GORT_ENOTSUP at once (constructors: NULL with errno = ENOTSUP),
+ *     gort_init and gort_shutdown included: the child may exec or _exit.
+ *   - Timeouts are in nanoseconds: a negative timeout waits forever, 0 tries
+ *     once.
  *   - Structs that may grow start with a `struct_size` field: set it to
  *     sizeof the struct (gort_config_init does it for gort_config).
  *   - Handles (gort_chan, gort_waitgroup, gort_mutex, gort_ffi_sig,
  *     gort_ffi_closure) are checked: a released or foreign handle gets
- *     #GORT_EINVAL, never a crash. A handle released by its creator stays
- *     valid for the operations in progress on it.
+ *     #GORT_EINVAL, never a crash. A handle is reference counted: it starts
+ *     with one reference, `*_retain` takes another, `*_release` drops one,
+ *     and the object goes with the last; operations in progress hold their
+ *     own. gort_shutdown frees every channel, wait group and mutex still
+ *     alive; a handle from before a shutdown gets #GORT_EINVAL after the next
+ *     gort_init.
  */
 #ifndef GORT_H
 #define GORT_H
@@ -42,16 +53,7 @@
 extern "C" {
 #endif
 
-/** \brief Major version of this header. */
-#define GORT_VERSION_MAJOR 0
-/** \brief Minor version of this header. */
-#define GORT_VERSION_MINOR 1
-/** \brief Patch level of this header. */
-#define GORT_VERSION_PATCH 0
-/** \brief The version as one number:
- * GORT_VERSION_MAJOR * 10000 + GORT_VERSION_MINOR * 100 + GORT_VERSION_PATCH
- * (compare with gort_version() for the library in use). */
-#define GORT_VERSION (GORT_VERSION_MAJOR * 10000 + GORT_VERSION_MINOR * 100 + GORT_VERSION_PATCH)
+#include "gort_version.h"
 
 #if defined(__GNUC__)
 /** \brief Marks the exported symbols of libgort (default visibility). */
@@ -80,7 +82,8 @@ extern "C" {
 #define GORT_ECLOSED (-6)
 /** \brief A counter would overflow (gort_lock_os_thread nesting). */
 #define GORT_EOVERFLOW (-7)
-/** \brief Busy: goroutines remain, or the call is not allowed at this moment. */
+/** \brief Busy: goroutines remain at gort_shutdown, or gort_set_thread_start
+ * was called after gort_init. */
 #define GORT_EBUSY (-8)
 /** \brief Timed out. */
 #define GORT_ETIMEDOUT (-9)
@@ -88,8 +91,12 @@ extern "C" {
 #define GORT_ENOTGOROUTINE (-10)
 /** \brief A thread could not be created. */
 #define GORT_ETHREAD (-11)
-/** \brief Not supported. */
+/** \brief Not supported (in the child of a raw fork(); a feature this build
+ * lacks). */
 #define GORT_ENOTSUP (-12)
+/** \brief The call would wait for itself: gort_shutdown from a goroutine or
+ * from C code a goroutine called, gort_run_main from a goroutine. */
+#define GORT_EDEADLK (-13)
 /** \} */
 
 /** \brief A function run by the runtime: a goroutine's body, C code for
@@ -110,43 +117,103 @@ GORT_API const char *gort_strerror(int err);
 
 /* ---- lifecycle --------------------------------------------------------- */
 
-/** \brief Runtime configuration for gort_init; fill it with gort_config_init. */
+/** \name gort_config flags
+ * Bits of gort_config::flags.
+ * \{ */
+/** \brief No stall report: do not print "goroutine N has run for 1.0s without
+ * yielding" (the stall is still counted in gort_stats). $GORT_STALLREPORT=0
+ * does the same. */
+#define GORT_CONFIG_QUIET_STALLS 0x1u
+/** \brief Abort the process (as Go does) when every goroutine is asleep for
+ * good and no gort_run_main goroutine exists; by default the deadlock is
+ * reported once on stderr and the process goes on. */
+#define GORT_CONFIG_ABORT_ON_DEADLOCK 0x2u
+/** \} */
+
+/** \brief Runtime configuration for gort_init; fill it with gort_config_init.
+ *
+ * A field left 0 (or NULL) takes its value from the environment variable
+ * named, if set, else the default; a field set explicitly wins. An
+ * out-of-range value, in a field or in the environment, makes gort_init fail
+ * with #GORT_EINVAL and a message on stderr naming it. */
 typedef struct gort_config {
     uint32_t struct_size;   /**< sizeof(gort_config) as the caller knows it */
-    int32_t maxprocs;       /**< GOMAXPROCS; 0: number of CPUs (or $GORT_MAXPROCS) */
-    size_t stack_size;      /**< goroutine stack size; 0: 128 KiB */
+    int32_t maxprocs;       /**< GOMAXPROCS, 1..1024; 0: $GORT_MAXPROCS, else the number of
+                                 CPUs available to the process */
+    size_t stack_size;      /**< goroutine stack size, 16 KiB..1 GiB (rounded to pages);
+                                 0: 128 KiB */
     int32_t cgo;            /**< 1: threads through the thread-start hook (default);
-                               0: native newosproc */
-    int32_t schedtrace_ms;  /**< > 0: print a scheduler trace line to stderr every N ms */
-    const char *trace_path; /**< Chrome trace output: not supported yet (#GORT_ENOTSUP) */
+                                 0: native newosproc */
+    int32_t schedtrace_ms;  /**< > 0: print Go's SCHED line to stderr every N ms; 0:
+                                 $GORT_SCHEDTRACE (ms), else off */
+    const char *trace_path; /**< write a Chrome trace (JSON) of the scheduler there; NULL:
+                                 $GORT_TRACE, else off (see gort_trace_start) */
+    /* Since 0.2 (check struct_size): */
+    int32_t max_lent_procs; /**< Ps sysmon may lend to the scheduler while goroutines stall in
+                                 the kernel without telling the runtime, 1..1024; 0:
+                                 $GORT_MAXLENT, else GOMAXPROCS; -1: never lend (since 0.2) */
+    int32_t scheddetail;    /**< 1: with schedtrace_ms, Go's per-P, per-M and per-G detail
+                                 lines; 0: $GORT_SCHEDDETAIL, else off (since 0.2) */
+    uint32_t flags;         /**< `GORT_CONFIG_*` bits (since 0.2) */
 } gort_config;
 
 /** \brief Fill *c with the defaults (and c->struct_size).
  * \param c the configuration to fill; NULL does nothing */
 GORT_API void gort_config_init(gort_config *c);
 /** \brief Start the runtime.
- * \param c the configuration; NULL: defaults, read from the environment
- *          ($GORT_MAXPROCS, $GORT_SCHEDTRACE in ms, $GORT_TRACE)
+ * \param c the configuration; NULL: gort_config_init's defaults (fields left
+ *          0 read the environment, see gort_config)
  * \return #GORT_OK; #GORT_EALREADY on a second call; #GORT_EINVAL for a bad
- *         configuration; #GORT_ENOTSUP for trace_path */
+ *         configuration (a message on stderr names it); #GORT_ETHREAD when
+ *         the runtime's first threads could not be created (a failing
+ *         thread-start hook: nothing is left behind); #GORT_ENOTSUP in the
+ *         child of a raw fork() */
 GORT_API int gort_init(const gort_config *c);
 /** \brief Stop the runtime.
  *
  * Waits up to timeout_ns for every goroutine to finish, then stops every
- * runtime thread and frees the runtime's memory; gort_init may be called
- * again afterwards.
- * \param timeout_ns how long to wait for the goroutines, in nanoseconds
+ * runtime thread, frees the runtime's memory (every channel, wait group and
+ * mutex still alive included) and returns once no runtime thread runs
+ * library code any more (so libgort may be unloaded). gort_init may be
+ * called again afterwards. A call racing it from another thread gets
+ * #GORT_OK (it ran before) or #GORT_ENOTINIT (it did not), never a crash.
+ * \param timeout_ns how long to wait for the goroutines, in nanoseconds; a
+ *        negative value waits forever
  * \return #GORT_OK; #GORT_EBUSY if goroutines remain (the runtime keeps
- *         running) or if called from a goroutine; #GORT_ENOTINIT */
+ *         running); #GORT_EDEADLK when called from a goroutine or from C
+ *         code a goroutine called (inside gort_cgocall); #GORT_ENOTINIT */
 GORT_API int gort_shutdown(int64_t timeout_ns);
 
 /* ---- goroutines -------------------------------------------------------- */
+
+/** \brief gort_go_opts::flags: prefer resuming the goroutine on the M (thread)
+ * that last ran it, when that M is free. A hint, never a lock: the goroutine
+ * runs elsewhere rather than wait. */
+#define GORT_GO_RESUME_AFFINITY 0x1u
+
+/** \brief A switch hook (gort_go_opts::on_park, gort_go_opts::on_resume).
+ * \param hook_arg gort_go_opts::hook_arg */
+typedef void (*gort_hook_fn)(void *hook_arg);
 
 /** \brief Options for gort_go_ex. */
 typedef struct gort_go_opts {
     uint32_t struct_size; /**< sizeof(gort_go_opts) as the caller knows it */
     size_t stack_size;    /**< goroutine stack size; 0: the default */
-    const char *name;     /**< shown in fatal-error dumps; copied; may be NULL */
+    const char *name;     /**< shown in dumps and traces; copied; may be NULL */
+    /* Since 0.2 (check struct_size): */
+    uint32_t flags; /**< `GORT_GO_*` bits, e.g. #GORT_GO_RESUME_AFFINITY (since 0.2) */
+    /** Runs on the goroutine's own stack immediately before every switch away
+     * from it: a park (channel, select, sleep, lock, wait group), gort_gosched,
+     * a wait for a P after gort_cgocall or a blocking region, a callback
+     * waiting for a P. It may call gort_blocking_begin/end and nothing that
+     * parks; a switch made inside a hook runs no hooks. NULL: none (since
+     * 0.2). */
+    gort_hook_fn on_park;
+    /** Runs on the goroutine's own stack immediately after every switch back
+     * to it, on whatever M (thread) it resumed; same rules as on_park. Not
+     * run when the goroutine first starts (since 0.2). */
+    gort_hook_fn on_resume;
+    void *hook_arg; /**< passed to on_park and on_resume (since 0.2) */
 } gort_go_opts;
 
 /** \brief Spawn a goroutine running fn(arg).
@@ -155,8 +222,8 @@ typedef struct gort_go_opts {
  * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOMEM or #GORT_ENOTINIT */
 GORT_API int gort_go(gort_fn fn, void *arg);
 /** \brief Spawn a goroutine running fn(arg), with options.
- * \param o options (NULL: the defaults); a bad struct_size or stack size:
- *          #GORT_EINVAL
+ * \param o options (NULL: the defaults); a bad struct_size, stack size or
+ *          flag: #GORT_EINVAL
  * \param fn the goroutine's body; NULL: #GORT_EINVAL
  * \param arg passed to fn
  * \param goid_out if not NULL, gets the new goroutine's id
@@ -175,12 +242,16 @@ GORT_API int gort_sleep(int64_t ns);
 /** \brief Run fn(arg) as a goroutine locked to the calling thread.
  *
  * As Go's main goroutine owns the main thread; returns when fn finishes.
- * Deadlock detection watches it: if it and every other goroutine block for
- * good, the process aborts with Go's "all goroutines are asleep - deadlock!".
+ * The main goroutine only ever runs on this thread. Deadlock detection
+ * watches it: if it and every other goroutine block for good, and no thread
+ * outside the runtime can still wake one (see the guide: the detector sees
+ * goroutines, timers and threads bound to the runtime, not plain threads
+ * that may call in later), the process aborts with Go's "all goroutines are
+ * asleep - deadlock!" and a dump of the goroutines.
  * \param fn the goroutine's body; NULL: #GORT_EINVAL
  * \param arg passed to fn
- * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOTINIT, or #GORT_EBUSY when the
- *         calling thread is already running a goroutine */
+ * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOTINIT, or #GORT_EDEADLK when
+ *         called from a goroutine (it would wait for itself) */
 GORT_API int gort_run_main(gort_fn fn, void *arg);
 /** \brief Go's LockOSThread: wire the calling goroutine to its thread.
  *
@@ -215,6 +286,23 @@ GORT_API int gort_num_goroutine(void);
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_cgocall(gort_fn fn, void *arg);
+/** \brief Begin a blocking region: code that waits on something outside the
+ * runtime (a C library's lock, the Python GIL) without calling it through
+ * gort_cgocall.
+ *
+ * On a goroutine, it enters the system-call state exactly as a cgocall does:
+ * its P may be handed to another M while the region lasts. Code inside the
+ * region counts as C code: gort calls made there go through the callback
+ * path. On a thread that runs no goroutine (and in C code a goroutine
+ * called) it does nothing.
+ * \return #GORT_OK; #GORT_EINVAL for a second gort_blocking_begin inside a
+ *         region; #GORT_ENOTINIT */
+GORT_API int gort_blocking_begin(void);
+/** \brief End a blocking region: reacquire a P (the goroutine may resume on
+ * another M).
+ * \return #GORT_OK; #GORT_EINVAL on a goroutine that is not in a region;
+ *         #GORT_ENOTINIT */
+GORT_API int gort_blocking_end(void);
 /** \brief Run fn(arg) as goroutine code, from any thread.
  *
  * Returns when fn finishes. Inside a gort_cgocall, fn runs on the calling
@@ -268,23 +356,47 @@ GORT_API int gort_fork_exec(const char *path, char *const argv[], char *const en
 typedef struct gort_chan gort_chan;
 
 /** \brief Make a channel.
- * \param elem_size bytes per element
+ * \param elem_size bytes per element, at most 64 KiB; 0 is allowed (Go's
+ *        `chan struct{}`: values carry no data, elem and out may be NULL)
  * \param cap buffer slots; 0: unbuffered
  * \return the channel, or NULL with errno set on bad input (EINVAL), no
  *         memory (ENOMEM) or no runtime (EPERM) */
 GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+/** \brief Go's time.After: a channel that receives the fire time once.
+ *
+ * Its element is an int64_t, the CLOCK_MONOTONIC time in nanoseconds when
+ * the timer fired; capacity 1; usable in gort_select. Releasing it (its
+ * last reference) before it fires cancels the timer: it then costs nothing.
+ * \param ns how long from now; <= 0 fires at once
+ * \return the channel, or NULL with errno set (ENOMEM; EPERM with no
+ *         runtime) */
+GORT_API gort_chan *gort_after(int64_t ns);
 /** \brief Send: block until *elem is delivered.
  * \param ch the channel
- * \param elem the value (elem_size bytes are copied)
+ * \param elem the value (elem_size bytes are copied; may be NULL when
+ *        elem_size is 0)
  * \return #GORT_OK; #GORT_ECLOSED if the channel is (or gets) closed;
  *         #GORT_EINVAL; #GORT_ENOTINIT */
 GORT_API int gort_chan_send(gort_chan *ch, const void *elem);
+/** \brief gort_chan_send with a timeout.
+ * \param ch the channel
+ * \param elem the value
+ * \param timeout_ns how long to wait; negative: forever; 0: try once
+ * \return as gort_chan_send, or #GORT_ETIMEDOUT (nothing was sent) */
+GORT_API int gort_chan_send_timeout(gort_chan *ch, const void *elem, int64_t timeout_ns);
 /** \brief Receive: block until a value or close.
  * \param ch the channel
  * \param out gets the value; zeroed once closed and drained; may be NULL
  * \param ok gets 1 with a value, 0 once closed and drained; may be NULL
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_chan_recv(gort_chan *ch, void *out, int *ok);
+/** \brief gort_chan_recv with a timeout.
+ * \param ch the channel
+ * \param out gets the value, as for gort_chan_recv; may be NULL
+ * \param ok gets 1 with a value, 0 once closed and drained; may be NULL
+ * \param timeout_ns how long to wait; negative: forever; 0: try once
+ * \return as gort_chan_recv, or #GORT_ETIMEDOUT (nothing was received) */
+GORT_API int gort_chan_recv_timeout(gort_chan *ch, void *out, int *ok, int64_t timeout_ns);
 /** \brief Send if it can be done without blocking.
  * \param ch the channel
  * \param elem the value
@@ -303,7 +415,12 @@ GORT_API int gort_chan_try_recv(gort_chan *ch, void *out, int *ok);
  * \return #GORT_OK; #GORT_ECLOSED on a second close; #GORT_EINVAL;
  *         #GORT_ENOTINIT */
 GORT_API int gort_chan_close(gort_chan *ch);
-/** \brief Drop the creator's reference.
+/** \brief Take one more reference to the channel.
+ * \param ch the channel
+ * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
+GORT_API int gort_chan_retain(gort_chan *ch);
+/** \brief Drop one reference; the last one frees the channel (operations in
+ * progress keep theirs, and a gort_after timer is cancelled).
  * \param ch the channel
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_chan_release(gort_chan *ch);
@@ -337,6 +454,14 @@ typedef struct gort_select_case {
  * \return #GORT_OK; #GORT_EAGAIN; #GORT_ECLOSED when a chosen send case's
  *         channel is closed; #GORT_EINVAL; #GORT_ENOTINIT */
 GORT_API int gort_select(gort_select_case *cases, size_t n, int block, size_t *chosen);
+/** \brief A blocking gort_select that gives up after timeout_ns.
+ * \param cases the cases
+ * \param n the number of cases (0 with a timeout: just waits it out)
+ * \param timeout_ns how long to wait; negative: forever; 0: try once
+ * \param chosen gets the index of the case that ran
+ * \return as gort_select, or #GORT_ETIMEDOUT (no case ran) */
+GORT_API int gort_select_timeout(gort_select_case *cases, size_t n, int64_t timeout_ns,
+                                 size_t *chosen);
 
 /* ---- sync -------------------------------------------------------------- */
 
@@ -360,7 +485,17 @@ GORT_API int gort_waitgroup_done(gort_waitgroup *wg);
  * \param wg the wait group
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_waitgroup_wait(gort_waitgroup *wg);
-/** \brief Drop the creator's reference.
+/** \brief gort_waitgroup_wait with a timeout.
+ * \param wg the wait group
+ * \param timeout_ns how long to wait; negative: forever; 0: try once
+ * \return #GORT_OK (the counter reached zero), #GORT_ETIMEDOUT,
+ *         #GORT_EINVAL or #GORT_ENOTINIT */
+GORT_API int gort_waitgroup_wait_timeout(gort_waitgroup *wg, int64_t timeout_ns);
+/** \brief Take one more reference to the wait group.
+ * \param wg the wait group
+ * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
+GORT_API int gort_waitgroup_retain(gort_waitgroup *wg);
+/** \brief Drop one reference; the last one frees the wait group.
  * \param wg the wait group
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_waitgroup_release(gort_waitgroup *wg);
@@ -374,12 +509,22 @@ GORT_API gort_mutex *gort_mutex_make(void);
  * \param mu the mutex
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_mutex_lock(gort_mutex *mu);
+/** \brief gort_mutex_lock with a timeout.
+ * \param mu the mutex
+ * \param timeout_ns how long to wait; negative: forever; 0: try once
+ * \return #GORT_OK (locked), #GORT_ETIMEDOUT (not locked), #GORT_EINVAL or
+ *         #GORT_ENOTINIT */
+GORT_API int gort_mutex_lock_timeout(gort_mutex *mu, int64_t timeout_ns);
 /** \brief Unlock.
  * \param mu the mutex
  * \return #GORT_OK; #GORT_EINVAL when not locked or for a bad handle;
  *         #GORT_ENOTINIT */
 GORT_API int gort_mutex_unlock(gort_mutex *mu);
-/** \brief Drop the creator's reference.
+/** \brief Take one more reference to the mutex.
+ * \param mu the mutex
+ * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
+GORT_API int gort_mutex_retain(gort_mutex *mu);
+/** \brief Drop one reference; the last one frees the mutex.
  * \param mu the mutex
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_mutex_release(gort_mutex *mu);
@@ -413,7 +558,36 @@ GORT_API int gort_mutex_release(gort_mutex *mu);
 #define GORT_FFI_DOUBLE 10
 /** \brief any data pointer (void *). */
 #define GORT_FFI_POINTER 11
+/** \brief C99 bool (_Bool). */
+#define GORT_FFI_BOOL 12
+/** \brief long double, where libffi supports it on the platform
+ * (gort_ffi_sig_make fails with EINVAL where it does not). */
+#define GORT_FFI_LONGDOUBLE 13
+/** \brief size_t (the unsigned integer of that width). */
+#define GORT_FFI_SIZE_T 14
+/** \brief ssize_t (the signed integer of that width). */
+#define GORT_FFI_SSIZE_T 15
+/** \brief intptr_t (the signed integer of pointer width). */
+#define GORT_FFI_INTPTR 16
 /** \} */
+
+/** \brief The most arguments a signature takes (fixed and variadic). */
+#define GORT_FFI_MAX_ARGS 64
+/** \brief The most fields a struct type takes. */
+#define GORT_FFI_MAX_FIELDS 256
+
+/** \brief Make a struct type: fields of the given types, laid out as the
+ * platform's C compiler lays out such a struct (alignment, padding).
+ *
+ * The code it returns is usable wherever a type code is, as an argument or
+ * return type (by value) and as a field of another struct. Struct types live
+ * as long as the process (they outlive gort_shutdown); making the same field
+ * list twice gives two codes of equal layout.
+ * \param field_types n type codes (struct codes allowed; not #GORT_FFI_VOID)
+ * \param n the number of fields, 1..#GORT_FFI_MAX_FIELDS
+ * \return the new type code (positive), or #GORT_EINVAL (a bad field type,
+ *         n out of range), #GORT_ENOMEM */
+GORT_API int gort_ffi_struct_make(const int *field_types, size_t n);
 
 /** \brief A call signature for gort_ffi_call and closures (a checked handle). */
 typedef struct gort_ffi_sig gort_ffi_sig;
@@ -421,12 +595,27 @@ typedef struct gort_ffi_sig gort_ffi_sig;
 typedef struct gort_ffi_closure gort_ffi_closure;
 
 /** \brief Build a call signature.
- * \param rtype the return type, a `GORT_FFI_*` code
- * \param argtypes nargs argument types, `GORT_FFI_*` codes (#GORT_FFI_VOID
- *                 only as a return type)
- * \param nargs the number of arguments
- * \return the signature, or NULL with errno set on bad input */
+ *
+ * Signatures (and closures) outlive gort_shutdown: a C library may keep a
+ * closure's function pointer for the life of the process.
+ * \param rtype the return type, a `GORT_FFI_*` or struct code
+ * \param argtypes nargs argument types (#GORT_FFI_VOID only as a return type)
+ * \param nargs the number of arguments, at most #GORT_FFI_MAX_ARGS
+ * \return the signature, or NULL with errno set (EINVAL on bad input, with a
+ *         message on stderr naming the argument; ENOMEM) */
 GORT_API gort_ffi_sig *gort_ffi_sig_make(int rtype, const int *argtypes, size_t nargs);
+/** \brief Build a call signature for a variadic function, for one shape of
+ * call: nfixed fixed arguments followed by nargs - nfixed variadic ones
+ * (libffi's ffi_prep_cif_var). Variadic arguments undergo C's default
+ * promotions: pass float as #GORT_FFI_DOUBLE and integers narrower than int
+ * as #GORT_FFI_INT32.
+ * \param rtype the return type
+ * \param argtypes nargs argument types
+ * \param nfixed the number of fixed arguments, 1..nargs
+ * \param nargs the number of arguments in all, at most #GORT_FFI_MAX_ARGS
+ * \return the signature, or NULL with errno set (EINVAL, ENOMEM) */
+GORT_API gort_ffi_sig *gort_ffi_sig_make_variadic(int rtype, const int *argtypes, size_t nfixed,
+                                                  size_t nargs);
 /** \brief Release a signature.
  * \param sig the signature
  * \return #GORT_OK or #GORT_EINVAL */
@@ -434,7 +623,9 @@ GORT_API int gort_ffi_sig_release(gort_ffi_sig *sig);
 /** \brief Call fn with the signature, as a gort_cgocall.
  * \param sig the signature
  * \param fn the function to call
- * \param ret receives the result (at least 8 bytes); may be NULL for VOID
+ * \param ret receives the result: at least 8 bytes, or the size of the
+ *        return type if larger (a struct, long double); may be NULL for VOID.
+ *        An integer narrower than 64 bits is stored widened to 64 bits.
  * \param args args[i] points at the i-th argument's value
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_ffi_call(gort_ffi_sig *sig, void (*fn)(void), void *ret, void **args);
@@ -442,20 +633,34 @@ GORT_API int gort_ffi_call(gort_ffi_sig *sig, void (*fn)(void), void *ret, void 
 /** \brief A closure handler.
  *
  * It runs as goroutine code (through gort_callback), on whatever thread C
- * calls the closure from.
+ * calls the closure from. Called while no runtime runs (before gort_init,
+ * after gort_shutdown), it still runs, as plain C on the calling thread
+ * (where gort calls return #GORT_ENOTINIT).
+ *
+ * The result (libffi's rule): for an integer return type narrower than 64
+ * bits (bool, int8..int32, uint8..uint32) write the value widened to 64
+ * bits into *ret, as an int64_t for a signed type and a uint64_t for an
+ * unsigned one; for every other type write the type itself.
  * \param ret where the result goes
  * \param args args[i] points at the i-th argument
  * \param userdata the pointer given to gort_ffi_closure_make */
 typedef void (*gort_ffi_handler)(void *ret, void **args, void *userdata);
 /** \brief Make a C function pointer with the signature that calls handler.
- * \param sig the signature; it must outlive the closure
+ * \param sig the signature (the closure keeps its own reference: releasing
+ *        the signature first is fine)
  * \param handler called for every call of *code
  * \param userdata passed to handler
  * \param code gets the C function pointer
- * \return the closure, or NULL with errno set on bad input */
+ * \return the closure, or NULL with errno set (EINVAL, ENOMEM) */
 GORT_API gort_ffi_closure *gort_ffi_closure_make(gort_ffi_sig *sig, gort_ffi_handler handler,
                                                  void *userdata, void (**code)(void));
 /** \brief Release a closure.
+ *
+ * Calls in progress finish first (the memory is freed after the last one
+ * returns). *code must not be called afterwards: a call that still comes is
+ * reported on stderr and returns a zeroed result instead of running the
+ * handler, as long as the trampoline has not been reused by a later
+ * closure (gort keeps the most recently released ones unused).
  * \param c the closure
  * \return #GORT_OK or #GORT_EINVAL */
 GORT_API int gort_ffi_closure_release(gort_ffi_closure *c);
@@ -499,6 +704,16 @@ typedef struct gort_stats {
     uint64_t thread_create_retries; /**< EAGAIN retries of thread creation (since 0.1) */
     uint64_t extra_ms_pooled;       /**< extra Ms waiting for a foreign thread (since 0.1) */
     uint64_t handoffs;              /**< Ps handed from a blocked M to another (since 0.1) */
+    /* Since 0.2 (check struct_size): */
+    uint64_t procs_lent;      /**< Ps sysmon lent while goroutines stalled in the kernel (0.2) */
+    uint64_t procs_returned;  /**< lent Ps retired again once the stall ended (since 0.2) */
+    uint64_t procs_lent_now;  /**< lent Ps in use now (since 0.2) */
+    uint64_t stalls;          /**< stalls detected: a goroutine blocked in the kernel without
+                                   telling the runtime, holding its P (since 0.2) */
+    uint64_t long_runners;    /**< goroutines that ran over 1 s without a scheduling point
+                                   (each reported once; since 0.2) */
+    uint64_t stack_high_water; /**< the most stack any goroutine was seen to use, in bytes
+                                    (pages touched; since 0.2) */
 } gort_stats;
 
 /** \brief Read the runtime's counters.
@@ -507,6 +722,35 @@ typedef struct gort_stats {
  * \return #GORT_OK; #GORT_EINVAL for NULL or too small a size;
  *         #GORT_ENOTINIT */
 GORT_API int gort_get_stats(gort_stats *s, size_t size);
+/** \brief The names of gort_stats' uint64_t fields, in order (for bindings and
+ * tools that present the counters by name).
+ * \return a static NULL-terminated array; the i-th name is the field at
+ *         offsetof(gort_stats, goroutines_live) + 8 * i */
+GORT_API const char *const *gort_stats_names(void);
+
+/* ---- seeing the scheduler ---------------------------------------------- */
+
+/** \brief Start writing an execution trace of the scheduler to path, in the
+ * Chrome trace event format (JSON; it loads in Perfetto and
+ * chrome://tracing): a track per M, slices for goroutine runs, cgocalls,
+ * syscalls, blocking regions and callbacks, events for thread creation,
+ * handoffs, retakes, steals, parks and unparks. Memory is bounded: events
+ * beyond the buffers are dropped, counted and said in the file.
+ * \param path the output file (created or truncated)
+ * \return #GORT_OK; #GORT_EALREADY when a trace is running; #GORT_EINVAL
+ *         (NULL, or the file cannot be created: errno says why);
+ *         #GORT_ENOTINIT */
+GORT_API int gort_trace_start(const char *path);
+/** \brief Stop the trace and finish its file.
+ * \return #GORT_OK; #GORT_EINVAL when no trace is running; #GORT_ENOTINIT */
+GORT_API int gort_trace_stop(void);
+/** \brief Write every goroutine to fd: id, name, state, wait reason and for
+ * how long, the M it is locked to, its stack high-water mark and its stack
+ * (function names, file:line where debug info exists), parked ones
+ * included.
+ * \param fd an open file descriptor
+ * \return #GORT_OK; #GORT_EINVAL for a bad fd; #GORT_ENOTINIT */
+GORT_API int gort_dump_goroutines(int fd);
 
 #ifdef __cplusplus
 }

@@ -89,13 +89,70 @@ static int r_mutex_make(void) {
     return gort_mutex_make() == NULL && errno == EPERM ? GORT_ENOTINIT : GORT_OK;
 }
 static int r_sig_make(void) {
-    errno = 0;
-    return gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0) == NULL && errno == EPERM ? GORT_ENOTINIT
-                                                                               : GORT_OK;
+    /* ffi signatures need no runtime (they outlive it). */
+    gort_ffi_sig* sig = gort_ffi_sig_make(GORT_FFI_VOID, NULL, 0);
+    return sig != NULL ? gort_ffi_sig_release(sig) : GORT_EINVAL;
 }
 static int r_select(void) {
     size_t chosen;
     return gort_select(NULL, 0, 0, &chosen);
+}
+static int r_select_timeout(void) {
+    size_t chosen;
+    return gort_select_timeout(NULL, 0, 1000, &chosen);
+}
+static int r_after(void) {
+    errno = 0;
+    return gort_after(1000) == NULL && errno == EPERM ? GORT_ENOTINIT : GORT_OK;
+}
+static int r_send_timeout(void) {
+    int v = 0;
+    return gort_chan_send_timeout(garbage, &v, 1000);
+}
+static int r_recv_timeout(void) {
+    return gort_chan_recv_timeout(garbage, NULL, NULL, 1000);
+}
+static int r_chan_retain(void) {
+    return gort_chan_retain(garbage);
+}
+static int r_chan_release(void) {
+    return gort_chan_release(garbage);
+}
+static int r_chan_close(void) {
+    return gort_chan_close(garbage);
+}
+static int r_wg_wait_timeout(void) {
+    return gort_waitgroup_wait_timeout((gort_waitgroup*)garbage, 1000);
+}
+static int r_wg_retain(void) {
+    return gort_waitgroup_retain((gort_waitgroup*)garbage);
+}
+static int r_wg_release(void) {
+    return gort_waitgroup_release((gort_waitgroup*)garbage);
+}
+static int r_mutex_lock_timeout(void) {
+    return gort_mutex_lock_timeout((gort_mutex*)garbage, 1000);
+}
+static int r_mutex_retain(void) {
+    return gort_mutex_retain((gort_mutex*)garbage);
+}
+static int r_mutex_release(void) {
+    return gort_mutex_release((gort_mutex*)garbage);
+}
+static int r_blocking_begin(void) {
+    return gort_blocking_begin();
+}
+static int r_blocking_end(void) {
+    return gort_blocking_end();
+}
+static int r_trace_start(void) {
+    return gort_trace_start("/tmp/gort-bad-input-trace.json");
+}
+static int r_trace_stop(void) {
+    return gort_trace_stop();
+}
+static int r_dump(void) {
+    return gort_dump_goroutines(2);
 }
 
 struct row {
@@ -122,8 +179,26 @@ static const struct row not_init[] = {
     {"chan_make", r_chan_make, GORT_ENOTINIT},
     {"waitgroup_make", r_wg_make, GORT_ENOTINIT},
     {"mutex_make", r_mutex_make, GORT_ENOTINIT},
-    {"ffi_sig_make", r_sig_make, GORT_ENOTINIT},
+    {"ffi_sig_make", r_sig_make, GORT_OK},
     {"select", r_select, GORT_ENOTINIT},
+    {"select_timeout", r_select_timeout, GORT_ENOTINIT},
+    {"after", r_after, GORT_ENOTINIT},
+    {"chan_send_timeout", r_send_timeout, GORT_ENOTINIT},
+    {"chan_recv_timeout", r_recv_timeout, GORT_ENOTINIT},
+    {"chan_retain", r_chan_retain, GORT_ENOTINIT},
+    {"chan_release", r_chan_release, GORT_ENOTINIT},
+    {"chan_close", r_chan_close, GORT_ENOTINIT},
+    {"waitgroup_wait_timeout", r_wg_wait_timeout, GORT_ENOTINIT},
+    {"waitgroup_retain", r_wg_retain, GORT_ENOTINIT},
+    {"waitgroup_release", r_wg_release, GORT_ENOTINIT},
+    {"mutex_lock_timeout", r_mutex_lock_timeout, GORT_ENOTINIT},
+    {"mutex_retain", r_mutex_retain, GORT_ENOTINIT},
+    {"mutex_release", r_mutex_release, GORT_ENOTINIT},
+    {"blocking_begin", r_blocking_begin, GORT_ENOTINIT},
+    {"blocking_end", r_blocking_end, GORT_ENOTINIT},
+    {"trace_start", r_trace_start, GORT_ENOTINIT},
+    {"trace_stop", r_trace_stop, GORT_ENOTINIT},
+    {"dump_goroutines", r_dump, GORT_ENOTINIT},
 };
 
 /* ---- rows: bad input while running ---------------------------------------- */
@@ -402,6 +477,121 @@ static int b_closure_release_twice(void) {
 static int b_sig_release_dead(void) {
     return gort_ffi_sig_release(dead_sig);
 }
+static int b_go_ex_bad_flags(void) {
+    gort_go_opts o;
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.flags = 0x80;
+    return gort_go_ex(&o, noop, NULL, NULL);
+}
+static int b_go_ex_v1_struct(void) {
+    /* A caller built against 0.1: the struct ends after name. */
+    struct {
+        uint32_t struct_size;
+        size_t stack_size;
+        const char* name;
+    } old;
+    memset(&old, 0, sizeof old);
+    old.struct_size = sizeof old;
+    return gort_go_ex((const gort_go_opts*)&old, noop, NULL, NULL);
+}
+static int b_send_timeout_dead(void) {
+    int v = 1;
+    return gort_chan_send_timeout(dead_chan, &v, 1000);
+}
+static int b_send_timeout_null_elem(void) {
+    return gort_chan_send_timeout(live_chan, NULL, 1000);
+}
+static int b_recv_timeout_dead(void) {
+    return gort_chan_recv_timeout(dead_chan, NULL, NULL, 1000);
+}
+static int b_recv_timeout_empty(void) {
+    int v, ok;
+    return gort_chan_recv_timeout(live_chan, &v, &ok, 1000000); /* 1 ms: nothing comes */
+}
+static int b_recv_timeout_zero(void) {
+    return gort_chan_recv_timeout(live_chan, NULL, NULL, 0);
+}
+static int b_select_timeout_null_chosen(void) {
+    gort_select_case c = {live_chan, GORT_SELECT_RECV, NULL, 0};
+    return gort_select_timeout(&c, 1, 1000, NULL);
+}
+static int b_select_timeout_none_ready(void) {
+    int v;
+    gort_select_case c = {live_chan, GORT_SELECT_RECV, &v, 0};
+    size_t chosen = 99;
+    int rc = gort_select_timeout(&c, 1, 1000000, &chosen);
+    return chosen == 99 ? rc : GORT_EINVAL; /* nothing was chosen */
+}
+static int b_select_timeout_no_cases(void) {
+    size_t chosen;
+    return gort_select_timeout(NULL, 0, 1000, &chosen);
+}
+static int b_chan_retain_dead(void) {
+    return gort_chan_retain(dead_chan);
+}
+static int b_wg_wait_timeout_dead(void) {
+    return gort_waitgroup_wait_timeout(dead_wg, 1000);
+}
+static int b_wg_retain_dead(void) {
+    return gort_waitgroup_retain(dead_wg);
+}
+static int b_wg_wait_timeout_pending(void) {
+    gort_waitgroup* wg = gort_waitgroup_make();
+    gort_waitgroup_add(wg, 1);
+    int rc = gort_waitgroup_wait_timeout(wg, 1000000);
+    gort_waitgroup_done(wg);
+    gort_waitgroup_release(wg);
+    return rc;
+}
+static int b_mutex_lock_timeout_dead(void) {
+    return gort_mutex_lock_timeout(dead_mu, 1000);
+}
+static int b_mutex_retain_dead(void) {
+    return gort_mutex_retain(dead_mu);
+}
+static int b_mutex_lock_timeout_held(void) {
+    gort_mutex* mu = gort_mutex_make();
+    gort_mutex_lock(mu);
+    int rc = gort_mutex_lock_timeout(mu, 1000000);
+    gort_mutex_unlock(mu);
+    gort_mutex_release(mu);
+    return rc;
+}
+static void end_twice(void* arg) {
+    int* rc = arg;
+    rc[0] = gort_blocking_end();
+    rc[1] = gort_blocking_begin();
+    rc[2] = gort_blocking_begin();
+    rc[3] = gort_blocking_end();
+}
+static int b_blocking_unbalanced(void) {
+    int rc[4] = {1, 1, 1, 1};
+    gort_callback(end_twice, rc);
+    return rc[0] == GORT_EINVAL && rc[1] == GORT_OK && rc[3] == GORT_OK ? rc[2] : GORT_OK;
+}
+static int b_blocking_plain_thread(void) {
+    /* This thread runs no goroutine: both are no-ops. */
+    int a = gort_blocking_begin();
+    int b = gort_blocking_end();
+    int c = gort_blocking_end();
+    return a == GORT_OK && b == GORT_OK ? c : GORT_EINVAL;
+}
+static int b_trace_start_null(void) {
+    return gort_trace_start(NULL);
+}
+static int b_dump_bad_fd(void) {
+    return gort_dump_goroutines(-1);
+}
+static int b_chan_make_elem0(void) {
+    gort_chan* ch = gort_chan_make(0, 2);
+    if (ch == NULL) return GORT_EINVAL;
+    int rc = gort_chan_try_send(ch, NULL);
+    int ok = 0;
+    if (rc == GORT_OK) rc = gort_chan_try_recv(ch, NULL, &ok);
+    gort_chan_release(ch);
+    return rc == GORT_OK && ok == 1 ? GORT_OK : GORT_EINVAL;
+}
 
 static const struct row bad_input[] = {
     {"go(NULL)", b_go_null, GORT_EINVAL},
@@ -465,6 +655,28 @@ static const struct row bad_input[] = {
     {"ffi_closure_make(released sig)", b_closure_dead_sig, GORT_EINVAL},
     {"ffi_closure_release twice", b_closure_release_twice, GORT_EINVAL},
     {"ffi_sig_release twice", b_sig_release_dead, GORT_EINVAL},
+    {"go_ex(unknown flag)", b_go_ex_bad_flags, GORT_EINVAL},
+    {"go_ex(0.1 struct)", b_go_ex_v1_struct, GORT_OK},
+    {"chan_send_timeout(released)", b_send_timeout_dead, GORT_EINVAL},
+    {"chan_send_timeout(NULL elem)", b_send_timeout_null_elem, GORT_EINVAL},
+    {"chan_recv_timeout(released)", b_recv_timeout_dead, GORT_EINVAL},
+    {"chan_recv_timeout(empty, 1 ms)", b_recv_timeout_empty, GORT_ETIMEDOUT},
+    {"chan_recv_timeout(empty, 0)", b_recv_timeout_zero, GORT_ETIMEDOUT},
+    {"select_timeout(NULL chosen)", b_select_timeout_null_chosen, GORT_EINVAL},
+    {"select_timeout(none ready)", b_select_timeout_none_ready, GORT_ETIMEDOUT},
+    {"select_timeout(no cases)", b_select_timeout_no_cases, GORT_ETIMEDOUT},
+    {"chan_retain(released)", b_chan_retain_dead, GORT_EINVAL},
+    {"waitgroup_wait_timeout(released)", b_wg_wait_timeout_dead, GORT_EINVAL},
+    {"waitgroup_retain(released)", b_wg_retain_dead, GORT_EINVAL},
+    {"waitgroup_wait_timeout(pending)", b_wg_wait_timeout_pending, GORT_ETIMEDOUT},
+    {"mutex_lock_timeout(released)", b_mutex_lock_timeout_dead, GORT_EINVAL},
+    {"mutex_retain(released)", b_mutex_retain_dead, GORT_EINVAL},
+    {"mutex_lock_timeout(held)", b_mutex_lock_timeout_held, GORT_ETIMEDOUT},
+    {"blocking_begin twice", b_blocking_unbalanced, GORT_EINVAL},
+    {"blocking on a plain thread", b_blocking_plain_thread, GORT_OK},
+    {"trace_start(NULL)", b_trace_start_null, GORT_EINVAL},
+    {"dump_goroutines(-1)", b_dump_bad_fd, GORT_EINVAL},
+    {"chan_make(elem 0)", b_chan_make_elem0, GORT_OK},
 };
 
 static void run_rows(const struct row* rows, size_t n, const char* what) {
@@ -481,7 +693,7 @@ static void run_rows(const struct row* rows, size_t n, const char* what) {
 /* ---- tests ---------------------------------------------------------------- */
 
 static void test_strerror(void) {
-    for (int code = 0; code >= -12; code--) {
+    for (int code = 0; code >= GORT_EDEADLK; code--) {
         const char* m = gort_strerror(code);
         CHECK(m != NULL && strlen(m) > 0 && strstr(m, "unknown") == NULL);
         for (int other = 0; other > code; other--) CHECK(strcmp(m, gort_strerror(other)) != 0);
@@ -526,8 +738,39 @@ static void test_bad_config(void) {
     c.stack_size = (size_t)1 << 40;
     CHECK_EQ(gort_init(&c), GORT_EINVAL);
     gort_config_init(&c);
-    c.trace_path = "/tmp/trace.json";
-    CHECK_EQ(gort_init(&c), GORT_ENOTSUP);
+    c.stack_size = 100; /* below the minimum: an error, not a silent clamp */
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    gort_config_init(&c);
+    c.flags = 0x100;
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    gort_config_init(&c);
+    c.max_lent_procs = -2;
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    gort_config_init(&c);
+    c.scheddetail = 3;
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    /* The environment is read whenever a field is 0, and checked. */
+    gort_config_init(&c);
+    setenv("GORT_MAXPROCS", "abc", 1);
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    CHECK_EQ(gort_init(NULL), GORT_EINVAL);
+    setenv("GORT_MAXPROCS", "0", 1);
+    CHECK_EQ(gort_init(NULL), GORT_EINVAL);
+    setenv("GORT_MAXPROCS", "3", 1);
+    c.maxprocs = 5000; /* an explicit field is checked too */
+    CHECK_EQ(gort_init(&c), GORT_EINVAL);
+    gort_config_init(&c);
+    CHECK_OK(gort_init(&c));
+    CHECK_EQ(gort_gomaxprocs(0), 3); /* from the environment: the field was 0 */
+    CHECK_OK(gort_shutdown(-1));
+    c.maxprocs = 2; /* an explicit field wins */
+    CHECK_OK(gort_init(&c));
+    CHECK_EQ(gort_gomaxprocs(0), 2);
+    CHECK_OK(gort_shutdown(-1));
+    unsetenv("GORT_MAXPROCS");
+    setenv("GORT_SCHEDTRACE", "-5", 1);
+    CHECK_EQ(gort_init(NULL), GORT_EINVAL);
+    unsetenv("GORT_SCHEDTRACE");
     /* None of these started anything. */
     CHECK_EQ(gort_num_goroutine(), GORT_ENOTINIT);
 }
@@ -537,6 +780,12 @@ static void try_shutdown_in_goroutine(void* arg) {
 }
 static void try_run_main_in_goroutine(void* arg) {
     *(int*)arg = gort_run_main(noop, NULL);
+}
+static void try_shutdown_in_goroutine_c(void* arg) {
+    *(int*)arg = gort_shutdown(-1); /* C code a goroutine called: returns at once */
+}
+static void try_shutdown_in_cgocall(void* arg) {
+    gort_cgocall(try_shutdown_in_goroutine_c, arg);
 }
 
 static void test_bad_input_running(void) {
@@ -584,9 +833,12 @@ static void test_bad_input_running(void) {
     int rc = 0;
     gort_waitgroup* wg = gort_waitgroup_make();
     CHECK_OK(gort_callback(try_shutdown_in_goroutine, &rc));
-    CHECK_EQ(rc, GORT_EBUSY);
+    CHECK_EQ(rc, GORT_EDEADLK);
     CHECK_OK(gort_callback(try_run_main_in_goroutine, &rc));
-    CHECK_EQ(rc, GORT_EBUSY);
+    CHECK_EQ(rc, GORT_EDEADLK);
+    rc = 0;
+    CHECK_OK(gort_callback(try_shutdown_in_cgocall, &rc));
+    CHECK_EQ(rc, GORT_EDEADLK);
     CHECK_OK(gort_waitgroup_release(wg));
 
     CHECK_OK(gort_shutdown(5000000000LL));

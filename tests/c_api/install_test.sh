@@ -46,6 +46,7 @@ check_pc() {
 
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 test -f "$tmp/prefix/include/gort.h"
+test -f "$tmp/prefix/include/gort_version.h"
 ls "$tmp"/prefix/lib*/libgort.so.0 >/dev/null
 ls "$tmp"/prefix/lib*/libgort.a >/dev/null
 pc=$(ls "$tmp"/prefix/lib*/pkgconfig/gort.pc)

@@ -59,14 +59,15 @@ def include_roots(root):
 
 
 def resolve(root, src, kind, name):
-    """The project file an include names, or None (a system header)."""
+    """The project file an include names, or None (a system header).
+    A header the build generates from NAME.in counts as that file."""
     candidates = []
     if kind == '"':
         candidates.append(os.path.join(os.path.dirname(src), name))
     roots = include_roots(root)
     candidates += [os.path.join(r, name) for r in (roots if kind == '"' else roots[1:])]
     for c in candidates:
-        if os.path.isfile(c):
+        if os.path.isfile(c) or os.path.isfile(c + '.in'):
             return os.path.normpath(c)
     return None
 

@@ -33,8 +33,9 @@ namespace gort {
 struct Chan;  // Go's hchan: runtime/hchan.h
 
 // makechan makes a channel of cap elements of elemSize bytes with one
-// reference. kEINVAL: out null, elemSize 0 or above kMaxChanElemSize, or a
-// buffer above kMaxChanBufBytes; kENOMEM. *out is null on failure.
+// reference; elemSize 0 is Go's chan struct{} (elements may be null).
+// kEINVAL: out null, elemSize above kMaxChanElemSize, or a buffer above
+// kMaxChanBufBytes; kENOMEM. *out is null on failure.
 int makechan(size_t elemSize, size_t cap, Chan** out);
 
 // chansend sends the elemSize bytes at elem. block: wait until a receiver
@@ -47,6 +48,11 @@ int chansend(Chan* c, const void* elem, bool block);
 // drained: then elem is zeroed and the result is kOK. Not blocking: kEAGAIN
 // when nothing is there.
 int chanrecv(Chan* c, void* elem, bool block, bool* ok);
+
+// chansendUntil / chanrecvUntil are the blocking forms with a deadline
+// (nanotime): kETIMEDOUT if it passed first (nothing was sent or received).
+int chansendUntil(Chan* c, const void* elem, int64_t deadline);
+int chanrecvUntil(Chan* c, void* elem, int64_t deadline, bool* ok);
 
 // closechan closes c: waiting receivers get ok = false, waiting senders
 // kECLOSED, buffered values stay receivable. kECLOSED if already closed.

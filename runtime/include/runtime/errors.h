@@ -17,7 +17,8 @@ enum Status : int {
     kETIMEDOUT = -9,       // timed out
     kENOTGOROUTINE = -10,  // needs goroutine context
     kETHREAD = -11,        // a thread could not be created
-    kENOTSUP = -12,        // not supported
+    kENOTSUP = -12,        // not supported (a forked child, a missing feature)
+    kEDEADLK = -13,        // the call would wait for itself
 };
 
 }  // namespace gort

@@ -8,6 +8,7 @@
 
 #include "runtime/errors.h"
 #include "runtime/limits.h"
+#include "runtime/statslist.h"
 
 namespace gort {
 
@@ -23,19 +24,48 @@ struct ThreadStart {
 };
 
 struct Config {
-    int32_t maxprocs = 0;      // 0: number of CPUs available to the process
-    size_t stackSize = 0;      // default goroutine stack size; 0: 128 KiB
-    bool cgo = false;          // create threads through the thread-start hook
-    int32_t schedtraceMs = 0;  // > 0: a scheduler trace line on stderr every N ms
+    int32_t maxprocs = 0;        // 0: number of CPUs available to the process
+    size_t stackSize = 0;        // default goroutine stack size; 0: 128 KiB
+    bool cgo = false;            // create threads through the thread-start hook
+    int32_t schedtraceMs = 0;    // > 0: a scheduler trace line on stderr every N ms
+    bool scheddetail = false;    // with schedtraceMs: per-P, per-M, per-G lines
+    int32_t maxLentProcs = 0;    // Ps sysmon may lend during stalls; 0: GOMAXPROCS; < 0: none
+    bool quietStalls = false;    // no "has run for 1.0s without yielding" message
+    bool abortOnDeadlock = false;  // a deadlock with no main goroutine aborts
+    const char* tracePath = nullptr;  // start an execution trace there
 };
 
-// init starts the runtime. Ms are created as work appears.
+// init starts the runtime. Ms are created as work appears. kETHREAD when
+// its first threads cannot be created (nothing is left behind); kENOTSUP
+// in the child of a raw fork() of a process whose runtime was running.
 int init(const Config& c);
-// shutdown waits up to timeoutNs for every goroutine to finish, then stops
-// every runtime thread and frees the runtime's memory; init may be called
-// again afterwards. kEBUSY if goroutines remain (the runtime keeps running).
+// shutdown waits up to timeoutNs (< 0: forever) for every goroutine to
+// finish, then stops every runtime thread and frees the runtime's memory;
+// init may be called again afterwards. kEBUSY if goroutines remain (the
+// runtime keeps running); kEDEADLK from a goroutine or from C code one
+// called.
 int shutdown(int64_t timeoutNs);
 bool initialized();
+
+// The call gate. Every entry from outside the runtime (the C ABI) is
+// admitted by callEnter and leaves by callExit, so that init and shutdown
+// never race a call: a call racing shutdown either runs before it (kOK) or
+// is turned away (kENOTINIT, or kENOTSUP in a forked child). A goroutine's
+// own calls pass without touching the gate (shutdown waits for goroutines
+// anyway); the others are counted while inside.
+struct CallGate {
+    bool counted = false;
+};
+int callEnter(CallGate* g);
+void callExit(const CallGate& g);
+// setShutdownHook installs a function that shutdown calls once the call gate
+// is closed and no goroutine is left, before the runtime's threads stop: the
+// layer above frees the objects it keeps for users there (c_api's handles).
+void setShutdownHook(void (*hook)());
+
+// forkedChild: this process is the child of a raw fork() of a process whose
+// runtime was running (every call returns kENOTSUP).
+bool forkedChild();
 
 struct GoOptions {
     size_t stackSize = 0;
@@ -96,14 +126,13 @@ bool onGoroutine();
 using ThreadStartHook = int (*)(const ThreadStart*);
 void setThreadStartHook(ThreadStartHook hook, bool threadsEnd);
 
-// Counters, summed over the runtime.
+// Counters, summed over the runtime: one field per GORT_STATS_LIST entry
+// (runtime/statslist.h), in that order.
 struct RuntimeStats {
     int32_t maxprocs;
-    uint64_t goroutinesLive, goroutinesCreated;
-    uint64_t msTotal, msIdle, msCreatedNative, msCreatedHook, templateHandoffs;
-    uint64_t msExitedLocked, threadCreateFailures, threadCreateRetries;
-    uint64_t cgocalls, callbacks, foreignThreadsBound, extraMsInUse, extraMsPooled;
-    uint64_t pRetakes, handoffs, steals;
+#define GORT_STATS_FIELD(name, camel, kind) uint64_t camel;
+    GORT_STATS_LIST(GORT_STATS_FIELD)
+#undef GORT_STATS_FIELD
 };
 void readStats(RuntimeStats* s);
 

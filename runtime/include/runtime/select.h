@@ -34,4 +34,9 @@ struct SelectCase {
 // `select {}`).
 int selectgo(SelectCase* cases, size_t n, bool block, int* chosen);
 
+// selectgoUntil is a blocking selectgo that gives up at deadline (nanotime):
+// kETIMEDOUT (no case performed, *chosen = -1). With no non-null channel it
+// waits out the deadline.
+int selectgoUntil(SelectCase* cases, size_t n, int64_t deadline, int* chosen);
+
 }  // namespace gort

@@ -43,6 +43,7 @@ struct Sudog {
     Sudog* waitlink = nullptr;  // G's list of sudogs in a select
     int64_t acquiretime = 0;
     uint32_t ticket = 0;  // semaphore handoff
+    bool queued = false;  // on a Sema's queue (under its lock)
     bool isSelect = false;
     bool success = false;  // channel op completed by a communication
     // select: the waiter's "a case has won" flag and the slot where the
@@ -52,16 +53,23 @@ struct Sudog {
     void** param = nullptr;
 };
 
+struct DeadlineTimer;
+
 // readySudog wakes the goroutine or thread of s.
 void readySudog(Sudog* s);
 // parkSudog blocks the caller (as described by s) until readySudog; lock is
-// released once the caller is safely asleep.
-void parkSudog(Sudog* s, Mutex* lock, const char* reason);
+// released once the caller is safely asleep, and then dl (if set) is armed
+// for deadline `when`.
+void parkSudog(Sudog* s, Mutex* lock, const char* reason, DeadlineTimer* dl = nullptr,
+               int64_t when = 0);
 
 class Sema {
   public:
     explicit Sema(uint32_t n = 0) : state_(n) {}
     void acquire(bool lifo = false);
+    // acquireUntil is acquire with a deadline (nanotime): false if it passed
+    // first (then no unit was taken, and the waiter is gone from the queue).
+    bool acquireUntil(int64_t deadline, bool lifo = false);
     bool tryAcquire();
     void release(bool handoff = false);
     // releaseN releases n units at once: to waiters first, the rest to the
@@ -72,8 +80,12 @@ class Sema {
     static constexpr uint64_t kWaiter = uint64_t(1) << 32;
     static uint32_t units(uint64_t s) { return uint32_t(s); }
     static uint32_t waiters(uint64_t s) { return uint32_t(s >> 32); }
+    struct Wait;  // sema.cpp
+    bool acquireSlow(bool lifo, int64_t deadline);
     void enqueue(Sudog* s, bool lifo);
     Sudog* dequeue();
+    void unlink(Sudog* s);
+    static void expire(DeadlineTimer* d);
 
     // Low 32 bits: units available. High 32 bits: waiters registered (each
     // queued, or about to be under lock_, and owed a unit by whoever claims it).

@@ -23,6 +23,9 @@ class WaitGroup {
     int done() { return add(-1); }
     // wait blocks until the counter is zero.
     void wait();
+    // waitUntil is wait with a deadline (nanotime): kOK, or kETIMEDOUT if it
+    // passed first.
+    int waitUntil(int64_t deadline);
     int64_t count() const { return int64_t(state_.load(std::memory_order_acquire) >> 32); }
 
   private:
@@ -34,6 +37,9 @@ class WaitGroup {
 class GoMutex {
   public:
     void lock();
+    // lockUntil is lock with a deadline (nanotime): true if locked, false if
+    // it passed first (then the mutex is not held).
+    bool lockUntil(int64_t deadline);
     bool tryLock();
     // unlock returns kEINVAL if the mutex is not locked.
     int unlock();
@@ -49,7 +55,8 @@ class GoMutex {
     static constexpr int32_t kWaiterShift = 3;
     static constexpr int64_t kStarvationThresholdNs = 1000000;
 
-    void lockSlow();
+    bool lockSlow(int64_t deadline);
+    bool giveUp();
     void unlockSlow(int32_t newState);
 
     std::atomic<int32_t> state_{0};

@@ -138,6 +138,7 @@ struct M {
     // runtime does not own, to return to its caller.
     bool exitThread = false;
     void* sigaltstack = nullptr;  // alternate signal stack we installed
+    uintptr_t stackLo = 0, stackHi = 0;  // the thread's own stack (overflow reports)
     void* g0sp0 = nullptr;        // g0's frame where the thread entered the runtime
     Context cgoctx;               // the persistent C context (cgocall.cpp)
     bool cgoctxChecked = false;   // whether the thread's stack allows one

@@ -169,10 +169,12 @@ int init(const Config& c) {
     initsig();
     extramInit();
     sched.running.store(true, std::memory_order_release);
-    procresize(c.maxprocs > 0 ? c.maxprocs : ncpu());
-    // The runtime's own threads: if they cannot be created (a failing
+    procresize(c.maxprocs > 0 ? c.maxprocs : ncpu(), false);
+    // The runtime's own threads, and one idle worker M so that the first
+    // goroutines find a thread: if they cannot be created (a failing
     // thread-start hook), undo everything.
-    if ((iscgo && startTemplateThread() != 0) || newm(sysmon, nullptr) != 0) {
+    if ((iscgo && startTemplateThread() != 0) || newm(sysmon, nullptr) != 0 ||
+        newm(nullptr, nullptr) != 0) {
         teardown();
         return kETHREAD;
     }
@@ -243,7 +245,12 @@ int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {
 
 int64_t goid() {
     G* gp = getg();
-    return gp != nullptr ? gp->goid : 0;
+    if (gp != nullptr) return gp->goid;
+    // A switch hook runs on its goroutine's stack even while the goroutine
+    // is in a system call (waiting for a P): it is that goroutine's code.
+    M* m = getm();
+    gp = m != nullptr ? m->curg : nullptr;
+    return gp != nullptr && gp->inHook ? gp->goid : 0;
 }
 
 bool onGoroutine() {
@@ -257,7 +264,7 @@ void sleep(int64_t ns) {
 int gomaxprocs(int n) {
     if (!initialized()) return kENOTINIT;
     if (n <= 0) return sched.gomaxprocs.load(std::memory_order_acquire);
-    return procresize(n);
+    return procresize(n, true);
 }
 
 void setThreadStartHook(ThreadStartHook hook, bool threadsEnd) {

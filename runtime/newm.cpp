@@ -176,12 +176,14 @@ void newmFailed(M* mp, int err) {
         // is the end.
         fatal("newosproc");
     }
+    bool carriedWork = mp->nextp != nullptr;
     freeUnstartedM(mp);
-    // Work may have gone to the global queue just as the last M went idle:
-    // wake one (but do not recurse into thread creation from here: sysmon
-    // retries later).
+    // The work it was to run went to the global queue, maybe just as the
+    // last M went idle: wake one (but do not recurse into thread creation
+    // from here: sysmon retries later). A system M (the template thread,
+    // sysmon) carried none.
     static thread_local bool inFailure = false;
-    if (!inFailure) {
+    if (carriedWork && !inFailure) {
         inFailure = true;
         wakep();
         inFailure = false;
@@ -362,6 +364,17 @@ void minit(M* m) {
 }
 
 void minitG0(M* m) {
+    // The thread's stack bounds, for the overflow report (on the main
+    // thread this reads /proc/self/maps: once per thread that binds an M).
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* addr = nullptr;
+        size_t size = 0;
+        pthread_attr_getstack(&attr, &addr, &size);
+        m->stackLo = reinterpret_cast<uintptr_t>(addr);
+        m->stackHi = m->stackLo + size;
+        pthread_attr_destroy(&attr);
+    }
     ctxAdoptThread(&m->g0->ctx);
 }
 

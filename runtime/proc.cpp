@@ -140,6 +140,7 @@ void gstart(M* m, G* gp) {
 inline void startRunning(M* m, G* gp, bool inheritTime) {
     m->curg = gp;
     gp->m = m;
+    gp->lastm = m;
     casgstatus(gp, Grunnable, Grunning);
     // Every switch counts, inherited or not: the 1-in-61 look at the global
     // queue must come round even while a pair ping-pongs through runnext
@@ -352,6 +353,35 @@ void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason) {
 }
 
 namespace {
+
+// readyOnLastm is resume affinity (GoOptions::resumeAffinity): if the M
+// that last ran gp is free (parked idle) and a P is idle too, that M gets
+// the P with gp queued on it and is woken; gp resumes on its own thread.
+// Otherwise (it is busy, in C, gone) false: gp is scheduled as any other,
+// since the affinity is a hint and never a reason to wait. gp->lastm is
+// never dereferenced here (that M may have exited): it is only compared
+// against the idle list.
+bool readyOnLastm(G* gp) {
+    if (gp->lastm == nullptr || sched.npidle.load(std::memory_order_acquire) == 0) return false;
+    M* lm = nullptr;
+    {
+        LockGuard g(sched.lock);
+        M** link = &sched.midle;
+        while (*link != nullptr && *link != gp->lastm) link = &(*link)->schedlink;
+        if (*link == nullptr) return false;
+        P* p = pidleget();
+        if (p == nullptr) return false;
+        lm = *link;
+        *link = lm->schedlink;
+        sched.nmidle--;
+        // p is ours until lm takes it: queue gp there for lm to find first.
+        runqput(p, gp, true);
+        lm->nextp = p;
+    }
+    lm->park.wakeup();
+    return true;
+}
+
 bool unlockMutex(G*, void* lock) {
     static_cast<Mutex*>(lock)->unlock();
     return true;
@@ -365,6 +395,7 @@ void goparkunlock(Mutex* lock, const char* reason) {
 void goready(G* gp) {
     casgstatus(gp, Gwaiting, Grunnable);
     M* m = getm();
+    if (GORT_UNLIKELY(gp->affinity) && gp->lastm != m && readyOnLastm(gp)) return;
     P* p = m != nullptr ? m->p : nullptr;
     if (p != nullptr) {
         runqput(p, gp, true);

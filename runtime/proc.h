@@ -192,7 +192,9 @@ void timeSleep(int64_t ns);
 
 // ---- GOMAXPROCS (procresize.cpp) -----------------------------------------
 
-int32_t procresize(int32_t nprocs);
+// procresize sets GOMAXPROCS; wake starts Ms for the new Ps if there is
+// work (not at init: the runtime's own threads come first).
+int32_t procresize(int32_t nprocs, bool wake);
 // retireIfBeyondMaxprocs: the M owns p and p is now beyond GOMAXPROCS:
 // retire it. Returns true if p was retired (the M then has no P).
 bool retireIfBeyondMaxprocs(M* m);

@@ -47,7 +47,7 @@ void wakeForMovedTimers() {
 
 }  // namespace
 
-int32_t procresize(int32_t nprocs) {
+int32_t procresize(int32_t nprocs, bool wake) {
     if (nprocs < 1) nprocs = 1;
     if (nprocs > kMaxProcs) nprocs = kMaxProcs;
     int32_t old;
@@ -90,6 +90,7 @@ int32_t procresize(int32_t nprocs) {
             if (casPsyscall(p, Pidle)) pretire(p);
         }
     }
+    if (!wake) return old;
     if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
     wakeForMovedTimers();
     return old;

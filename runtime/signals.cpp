@@ -1,3 +1,5 @@
+// Fault signals: the stack-overflow report, chaining to the host's
+// handlers, and per-M alternate signal stacks (see signals.h).
 #include "runtime/signals.h"
 
 #include <signal.h>
@@ -12,6 +14,9 @@ namespace gort {
 namespace {
 
 constexpr size_t kSigStackSize = 64 * 1024;
+// How far below a thread stack's lowest address a fault still counts as an
+// overflow of it (the kernel's guard gap, frames that skip over it).
+constexpr uintptr_t kThreadGuard = 256 * 1024;
 
 struct sigaction oldSegv, oldBus;
 bool installed = false;
@@ -34,22 +39,37 @@ void chain(int sig, siginfo_t* info, void* uctx) {
     sigaction(sig, &dfl, nullptr);
 }
 
+[[noreturn]] void reportOverflow(G* gp, const char* what, uintptr_t lo, uintptr_t hi,
+                                 uintptr_t addr) {
+    printerr("gort: fatal error: stack overflow");
+    printerr("%s", "");
+    if (gp != nullptr) {
+        printerr("goroutine %lld%s%s [running]: %s of %zu bytes [%#lx, %#lx) overflowed at %#lx",
+                 (long long)gp->goid, gp->name != nullptr ? " " : "",
+                 gp->name != nullptr ? gp->name : "", what, size_t(hi - lo), (unsigned long)lo,
+                 (unsigned long)hi, (unsigned long)addr);
+    } else {
+        printerr("%s of %zu bytes [%#lx, %#lx) overflowed at %#lx", what, size_t(hi - lo),
+                 (unsigned long)lo, (unsigned long)hi, (unsigned long)addr);
+    }
+    printerr("%s", "");
+    dumpgoroutines(nullptr);
+    abort();
+}
+
 void faultHandler(int sig, siginfo_t* info, void* uctx) {
     auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
     M* m = getm();
     G* gp = m != nullptr ? m->curg : nullptr;
     if (gp != nullptr && stackGuardContains(gp->stack, addr)) {
-        printerr("gort: fatal error: stack overflow");
-        printerr("%s", "");
-        printerr(
-            "goroutine %lld%s%s [running]: stack of %zu bytes [%#lx, %#lx) overflowed "
-            "into its guard page at %#lx",
-            (long long)gp->goid, gp->name != nullptr ? " " : "",
-            gp->name != nullptr ? gp->name : "", gp->stack.size(), (unsigned long)gp->stack.lo,
-            (unsigned long)gp->stack.hi, (unsigned long)addr);
-        printerr("%s", "");
-        dumpgoroutines(nullptr);
-        abort();
+        reportOverflow(gp, "goroutine stack", gp->stack.lo, gp->stack.hi, addr);
+    }
+    // The thread's own stack: gort_run_main's goroutine and callbacks run
+    // there, and so does C code called through gort_cgocall.
+    if (m != nullptr && m->stackLo != 0 && addr < m->stackLo + kPageSize &&
+        addr + kThreadGuard >= m->stackLo) {
+        reportOverflow(gp != nullptr && gp->onNativeStack ? gp : nullptr, "thread stack",
+                       m->stackLo, m->stackHi, addr);
     }
     chain(sig, info, uctx);
 }

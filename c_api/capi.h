@@ -18,8 +18,7 @@ static_assert(GORT_EINVAL == kEINVAL && GORT_ENOTINIT == kENOTINIT && GORT_EALRE
                   GORT_ENOMEM == kENOMEM && GORT_EAGAIN == kEAGAIN && GORT_ECLOSED == kECLOSED &&
                   GORT_EOVERFLOW == kEOVERFLOW && GORT_EBUSY == kEBUSY &&
                   GORT_ETIMEDOUT == kETIMEDOUT && GORT_ENOTGOROUTINE == kENOTGOROUTINE &&
-                  GORT_ETHREAD == kETHREAD && GORT_ENOTSUP == kENOTSUP &&
-                  GORT_EDEADLK == kEDEADLK,
+                  GORT_ETHREAD == kETHREAD && GORT_ENOTSUP == kENOTSUP && GORT_EDEADLK == kEDEADLK,
               "the C ABI's codes are the runtime's");
 
 // Call admits one C ABI call through the runtime's call gate for its scope

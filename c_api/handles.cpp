@@ -191,8 +191,8 @@ void handlesAtShutdown() {
     for (uint64_t i = 0; i < uint64_t(nchunks) * kChunkSlots; i++) {
         Slot* s = slotAt(i);
         uint64_t st = s->state.load(std::memory_order_acquire);
-        if (!(st & kLive) || (s->kind != Kind::chan && s->kind != Kind::waitgroup &&
-                              s->kind != Kind::mutex)) {
+        if (!(st & kLive) ||
+            (s->kind != Kind::chan && s->kind != Kind::waitgroup && s->kind != Kind::mutex)) {
             continue;
         }
         s->userRefs.store(0, std::memory_order_relaxed);

@@ -46,8 +46,8 @@ enum StatsIndex : size_t {
 #undef GORT_STATS_FIELD
         kNumStats
 };
-#define GORT_STATS_FIELD(name, camel, kind)                                                  \
-    static_assert(offsetof(gort_stats, name) ==                                              \
+#define GORT_STATS_FIELD(name, camel, kind)                                                    \
+    static_assert(offsetof(gort_stats, name) ==                                                \
                       offsetof(gort_stats, goroutines_live) + kStat_##name * sizeof(uint64_t), \
                   "gort_stats." #name " is in GORT_STATS_LIST's place");
 GORT_STATS_LIST(GORT_STATS_FIELD)
@@ -108,8 +108,8 @@ int resolveConfig(const gort_config* in, Config* rc) {
     check(fieldInRange("maxprocs", cfg.maxprocs, 0, kMaxProcs, "want 0 or 1..1024"));
     check(fieldInRange("cgo", cfg.cgo, 0, 1, "want 0 or 1"));
     check(fieldInRange("schedtrace_ms", cfg.schedtrace_ms, 0, INT32_MAX, "want >= 0"));
-    check(fieldInRange("max_lent_procs", cfg.max_lent_procs, -1, kMaxProcs,
-                       "want -1, 0 or 1..1024"));
+    check(
+        fieldInRange("max_lent_procs", cfg.max_lent_procs, -1, kMaxProcs, "want -1, 0 or 1..1024"));
     check(fieldInRange("scheddetail", cfg.scheddetail, 0, 1, "want 0 or 1"));
     if (cfg.stack_size != 0 && (cfg.stack_size < kMinStackSize || cfg.stack_size > kMaxStackSize)) {
         check(fieldInRange("stack_size", long(cfg.stack_size), long(kMinStackSize),

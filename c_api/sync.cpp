@@ -1,7 +1,7 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h.
+#include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
-#include "runtime/sync.h"
 
 using namespace gort;
 using capi::Kind;

@@ -127,8 +127,7 @@ int cgocall(void (*fn)(void*), void* arg) {
     if (fn == nullptr) return kEINVAL;
     M* m = validm();
     G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr || m->incgo ||
-        gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) {
+    if (gp == nullptr || m->incgo || gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) {
         // Not goroutine code (a plain thread, or C code already in a call):
         // nothing to hand off, just call it.
         fn(arg);

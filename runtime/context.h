@@ -103,8 +103,8 @@ inline void ctxSwapIdentity(Context* a, Context* b) {
 // (to->fctx unless given), passing data. fromExits: `from` will never be
 // resumed (ASan then drops its fake stack). Returns the transfer made by
 // whoever resumes `from`.
-GORT_ALWAYS_INLINE transfer_t ctxJump(Context* from, const Context* to, fcontext_t fctx,
-                                      void* data, bool fromExits = false) {
+GORT_ALWAYS_INLINE transfer_t ctxJump(Context* from, const Context* to, fcontext_t fctx, void* data,
+                                      bool fromExits = false) {
 #if defined(GORT_TSAN)
     __tsan_switch_to_fiber(to->tsanFiber, 0);
 #endif

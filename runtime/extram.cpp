@@ -4,8 +4,8 @@
 // A thread created by C, or the application's main thread, has no M. To run
 // goroutine code there, needm gives it one: a spare from the pool, which
 // always keeps one ready (as Go's newextram does; and allocating one needs
-// no M or thread here, so entering never waits for anything). Each extra M owns one goroutine of its own, which runs the
-// thread's callbacks; between callbacks it sits in a system call (Gsyscall)
+// no M or thread here, so entering never waits for anything). Each extra M owns one goroutine of
+// its own, which runs the thread's callbacks; between callbacks it sits in a system call (Gsyscall)
 // and does not count as a user goroutine.
 //
 // Binding (golang/go#51676): with bind, the M stays with the thread until

@@ -137,11 +137,11 @@ struct M {
     // Leave schedule(): to end the thread (mexit), or, on a thread the
     // runtime does not own, to return to its caller.
     bool exitThread = false;
-    void* sigaltstack = nullptr;  // alternate signal stack we installed
+    void* sigaltstack = nullptr;         // alternate signal stack we installed
     uintptr_t stackLo = 0, stackHi = 0;  // the thread's own stack (overflow reports)
-    void* g0sp0 = nullptr;        // g0's frame where the thread entered the runtime
-    Context cgoctx;               // the persistent C context (cgocall.cpp)
-    bool cgoctxChecked = false;   // whether the thread's stack allows one
+    void* g0sp0 = nullptr;               // g0's frame where the thread entered the runtime
+    Context cgoctx;                      // the persistent C context (cgocall.cpp)
+    bool cgoctxChecked = false;          // whether the thread's stack allows one
 
     // Switch bookkeeping: the G that switched away from this M's thread and
     // what to do with it once its context is saved (Go's mcall function).
@@ -160,7 +160,7 @@ constexpr int kStackCacheSize = 32;
 struct alignas(64) P {
     int32_t id = 0;
     std::atomic<uint32_t> status{Pdead};
-    P* link = nullptr;  // idle list
+    P* link = nullptr;       // idle list
     uint32_t schedtick = 0;  // switches to a G on this P (every one)
     std::atomic<uint32_t> syscalltick{0};
     SysmonTick sysmontick;

@@ -44,7 +44,8 @@ std::atomic<bool> forked{false};
 std::atomic<bool> atforkInstalled{false};
 
 void atforkChild() {
-    if (gate.open.load(std::memory_order_relaxed) || sched.running.load(std::memory_order_relaxed)) {
+    if (gate.open.load(std::memory_order_relaxed) ||
+        sched.running.load(std::memory_order_relaxed)) {
         forked.store(true, std::memory_order_relaxed);
         gate.open.store(false, std::memory_order_relaxed);
     }

@@ -88,7 +88,6 @@ GORT_ALWAYS_INLINE void resumeHook(G* gp) {
     if (GORT_UNLIKELY(gp->onResume != nullptr)) runResumeHook(gp);
 }
 
-
 // gentry is where a new G starts: finish the switch that started it, run its
 // function, exit.
 [[noreturn]] void gentry(transfer_t t) {
@@ -298,7 +297,6 @@ M* gswitchToG0(M* m, G* gp, void (*after)(M*, G*)) {
     resumeHook(gp);
     return m;
 }
-
 
 void badgstatus(G* gp, uint32_t from, uint32_t to) {
     fatalf("casgstatus: bad incoming values: goroutine %lld from %u to %u, status is %u",
@@ -630,7 +628,6 @@ void resetspinning(M* m) {
 
 void schedule(M* m) {
     for (;;) {
-
         if (m->incgo) fatal("schedule: in cgo");
         if (m->exitThread) return;
         G* gp = m->pendingg;
@@ -709,9 +706,9 @@ bool runDueTimers(M* m, int64_t now) {
     return ran && !runqempty(m->p);
 }
 
-// timerSleep blocks the M (holding no P) until `until` or a wakeup, as the
-// timer sleeper. Returns with a P acquired if one was idle, else none.
-void timerSleep(M* m, int64_t until) {
+// sleepUntilTimer blocks the M (holding no P) until `until` or a wakeup, as
+// the timer sleeper. Returns with a P acquired if one was idle, else none.
+void sleepUntilTimer(M* m, int64_t until) {
     int64_t d = until - nanotime();
     m->park.tsleep(d > 0 ? d : 0);
     LockGuard g(sched.lock);
@@ -724,123 +721,137 @@ void timerSleep(M* m, int64_t until) {
     if (P* p = pidleget()) acquirep(m, p);
 }
 
+// The phases of findRunnable, in order. Each returns a G to run, or null to
+// go on to the next.
+
+// findLocal: p's own run queue.
+G* findLocal(P* p, bool* inheritTime) {
+    return runqget(p, inheritTime);
+}
+
+// findGlobal: a batch from the global queue.
+G* findGlobal(P* p, bool* inheritTime) {
+    if (sched.runqsize.load(std::memory_order_relaxed) == 0) return nullptr;
+    G* gp;
+    {
+        LockGuard g(sched.lock);
+        gp = globrunqget(p, 0);
+    }
+    *inheritTime = false;
+    return gp;
+}
+
+// findBySteal: other Ps' queues, as a spinning M, unless half the busy Ps
+// already have a spinner.
+G* findBySteal(M* m, bool* inheritTime) {
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    if (!m->spinning && 2 * sched.nmspinning.load(std::memory_order_relaxed) >=
+                            procs - sched.npidle.load(std::memory_order_relaxed)) {
+        return nullptr;
+    }
+    if (!m->spinning) {
+        m->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+    }
+    *inheritTime = false;
+    return stealWork(m);
+}
+
+// dropP gives up the M's P, after a last look at the global queue under
+// sched.lock (so a G queued there is not left behind). Returns that G, or
+// null with the P on the idle list.
+G* dropP(M* m, bool* inheritTime) {
+    P* p = m->p;
+    LockGuard g(sched.lock);
+    if (sched.runqsize.load(std::memory_order_relaxed) > 0) {
+        if (G* gp = globrunqget(p, 0)) {
+            *inheritTime = false;
+            return gp;
+        }
+    }
+    if (releasep(m) != p) fatal("findrunnable: wrong p");
+    pidleput(p);
+    return nullptr;
+}
+
+// stopSpinning leaves the spinning state; returns whether the M was spinning.
+bool stopSpinning(M* m) {
+    if (!m->spinning) return false;
+    m->spinning = false;
+    if (sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel) - 1 < 0) {
+        fatal("findrunnable: negative nmspinning");
+    }
+    return true;
+}
+
+// reacquireForWork: with no P, look at every run queue once more (a G
+// queued between the M's last look and its pidleput must not be stranded:
+// Go's "delicate dance"); if there is work and an idle P, take the P back.
+bool reacquireForWork(M* m, bool wasSpinning) {
+    int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
+    bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
+    for (int32_t i = 0; i < n && !work; i++) {
+        work = !runqempty(sched.allp[i].load(std::memory_order_acquire));
+    }
+    if (!work) return false;
+    P* p2;
+    {
+        LockGuard g(sched.lock);
+        p2 = pidleget();
+    }
+    if (p2 == nullptr) return false;
+    acquirep(m, p2);
+    if (wasSpinning) {
+        m->spinning = true;
+        sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+    }
+    return true;
+}
+
+// becomeTimerSleeper makes m the M that sleeps until the next timer, unless
+// another sleeps until an earlier one. Returns whether it did (and slept).
+bool becomeTimerSleeper(M* m) {
+    int64_t next = nextTimerAll();
+    if (next == 0) return false;
+    {
+        LockGuard g(sched.lock);
+        M* old = sched.timerSleeper;
+        if (old != nullptr && next >= sched.pollUntil.load(std::memory_order_relaxed)) return false;
+        sched.timerSleeper = m;
+        sched.pollUntil.store(next, std::memory_order_relaxed);
+        if (old != nullptr) old->park.wakeup();
+    }
+    sleepUntilTimer(m, next);
+    return true;
+}
+
 }  // namespace
 
+// findRunnable finds a G for m to run, in Go's order: the local queue, the
+// global queue, stealing, due timers of other Ps; with nothing found the M
+// drops its P, looks everywhere once more, and sleeps (until the next timer
+// if no other M does, else until woken). Null when the M must exit.
 G* findRunnable(M* m, bool* inheritTime) {
-top:
-    if (m->exitThread) return nullptr;
-    if (m->p == nullptr) {
+    for (;;) {
+        if (m->exitThread) return nullptr;
+        if (m->p == nullptr) {
+            stopm(m);
+            continue;
+        }
+        if (retireIfBeyondMaxprocs(m)) continue;
+        P* p = m->p;
+        int64_t now = checkTimers(p, 0);
+        if (G* gp = findLocal(p, inheritTime)) return gp;
+        if (G* gp = findGlobal(p, inheritTime)) return gp;
+        if (G* gp = findBySteal(m, inheritTime)) return gp;
+        if (now == 0) now = nanotime();
+        if (runDueTimers(m, now)) continue;
+        if (G* gp = dropP(m, inheritTime)) return gp;
+        bool wasSpinning = stopSpinning(m);
+        if (reacquireForWork(m, wasSpinning)) continue;
+        if (becomeTimerSleeper(m)) continue;
         stopm(m);
-        goto top;
     }
-    if (retireIfBeyondMaxprocs(m)) goto top;
-    P* p = m->p;
-    int64_t now = checkTimers(p, 0);
-
-    if (G* gp = runqget(p, inheritTime)) return gp;
-    if (sched.runqsize.load(std::memory_order_relaxed) > 0) {
-        G* gp;
-        {
-            LockGuard g(sched.lock);
-            gp = globrunqget(p, 0);
-        }
-        if (gp != nullptr) {
-            *inheritTime = false;
-            return gp;
-        }
-    }
-
-    // Steal, if not too many Ms are already spinning.
-    {
-        int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
-        if (m->spinning || 2 * sched.nmspinning.load(std::memory_order_relaxed) <
-                               procs - sched.npidle.load(std::memory_order_relaxed)) {
-            if (!m->spinning) {
-                m->spinning = true;
-                sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
-            }
-            if (G* gp = stealWork(m)) {
-                *inheritTime = false;
-                return gp;
-            }
-        }
-    }
-    if (now == 0) now = nanotime();
-
-    // Due timers of other Ps (their Ms may be busy or gone).
-    if (runDueTimers(m, now)) goto top;
-
-    // Nothing to do: give up the P.
-    {
-        G* gp = nullptr;
-        sched.lock.lock();
-        if (sched.runqsize.load(std::memory_order_relaxed) > 0) gp = globrunqget(p, 0);
-        if (gp != nullptr) {
-            sched.lock.unlock();
-            *inheritTime = false;
-            return gp;
-        }
-        if (releasep(m) != p) fatal("findrunnable: wrong p");
-        pidleput(p);
-        sched.lock.unlock();
-    }
-
-    // Stop spinning, then look everywhere once more: a G queued between our
-    // last look and pidleput must not be stranded (Go's "delicate dance").
-    bool wasSpinning = m->spinning;
-    if (m->spinning) {
-        m->spinning = false;
-        if (sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel) - 1 < 0) {
-            fatal("findrunnable: negative nmspinning");
-        }
-    }
-    {
-        int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
-        bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
-        for (int32_t i = 0; i < n && !work; i++) {
-            work = !runqempty(sched.allp[i].load(std::memory_order_acquire));
-        }
-        if (work) {
-            P* p2;
-            {
-                LockGuard g(sched.lock);
-                p2 = pidleget();
-            }
-            if (p2 != nullptr) {
-                acquirep(m, p2);
-                if (wasSpinning) {
-                    m->spinning = true;
-                    sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
-                }
-                goto top;
-            }
-        }
-    }
-
-    // Sleep until the next timer if no other M does, else until woken.
-    if (int64_t next = nextTimerAll(); next != 0) {
-        bool sleeper = false;
-        {
-            LockGuard g(sched.lock);
-            if (sched.timerSleeper == nullptr) {
-                sched.timerSleeper = m;
-                sched.pollUntil.store(next, std::memory_order_relaxed);
-                sleeper = true;
-            } else if (next < sched.pollUntil.load(std::memory_order_relaxed)) {
-                M* old = sched.timerSleeper;
-                sched.timerSleeper = m;
-                sched.pollUntil.store(next, std::memory_order_relaxed);
-                old->park.wakeup();
-                sleeper = true;
-            }
-        }
-        if (sleeper) {
-            timerSleep(m, next);
-            goto top;
-        }
-    }
-    stopm(m);
-    goto top;
 }
 
 }  // namespace gort

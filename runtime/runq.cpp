@@ -103,7 +103,6 @@ void globrunqput(G* gp) {
     sched.runqsize.fetch_add(1, std::memory_order_relaxed);
 }
 
-
 void globrunqputbatch(G* head, G* tail, int32_t n) {
     tail->schedlink = nullptr;
     if (sched.runqtail != nullptr) {

@@ -10,6 +10,7 @@
 
 namespace gort {
 
+// NOLINTNEXTLINE(bugprone-macro-parentheses): camel is a member name
 #define GORT_STATS_EVENT_event(camel) std::atomic<uint64_t> camel{0};
 #define GORT_STATS_EVENT_state(camel)
 #define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_EVENT_##kind(camel)

@@ -166,7 +166,7 @@ bool GoMutex::lockSlow(int64_t deadline) {
         }
         if (state_.compare_exchange_weak(old, next, std::memory_order_acquire)) {
             if ((old & (kLocked | kStarving)) == 0) return true;  // locked it
-            bool queueLifo = waitStart != 0;  // waited before: go to the front
+            bool queueLifo = waitStart != 0;                      // waited before: go to the front
             if (waitStart == 0) waitStart = nanotime();
             if (!sema_.acquireUntil(deadline, queueLifo)) return giveUp();
             starving = starving || nanotime() - waitStart > kStarvationThresholdNs;

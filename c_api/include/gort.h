@@ -102,7 +102,7 @@ extern "C" {
 /** \brief A function run by the runtime: a goroutine's body, C code for
  * gort_cgocall, a callback, a thread's start routine.
  * \param arg the pointer given with the function */
-typedef void (*gort_fn)(void *arg);
+typedef void (*gort_fn)(void* arg);
 
 /* ---- version and errors ------------------------------------------------ */
 
@@ -113,7 +113,7 @@ GORT_API int gort_version(void);
  * \param err a status code (#GORT_OK or a `GORT_E*` code)
  * \return a static string for every code ("unknown gort status code" for
  *         any other value); never NULL */
-GORT_API const char *gort_strerror(int err);
+GORT_API const char* gort_strerror(int err);
 
 /* ---- lifecycle --------------------------------------------------------- */
 
@@ -146,7 +146,7 @@ typedef struct gort_config {
                                  0: native newosproc */
     int32_t schedtrace_ms;  /**< > 0: print Go's SCHED line to stderr every N ms; 0:
                                  $GORT_SCHEDTRACE (ms), else off */
-    const char *trace_path; /**< write a Chrome trace (JSON) of the scheduler there; NULL:
+    const char* trace_path; /**< write a Chrome trace (JSON) of the scheduler there; NULL:
                                  $GORT_TRACE, else off (see gort_trace_start) */
     /* Since 0.2 (check struct_size): */
     int32_t max_lent_procs; /**< Ps sysmon may lend to the scheduler while goroutines stall in
@@ -159,7 +159,7 @@ typedef struct gort_config {
 
 /** \brief Fill *c with the defaults (and c->struct_size).
  * \param c the configuration to fill; NULL does nothing */
-GORT_API void gort_config_init(gort_config *c);
+GORT_API void gort_config_init(gort_config* c);
 /** \brief Start the runtime.
  * \param c the configuration; NULL: gort_config_init's defaults (fields left
  *          0 read the environment, see gort_config)
@@ -168,7 +168,7 @@ GORT_API void gort_config_init(gort_config *c);
  *         the runtime's first threads could not be created (a failing
  *         thread-start hook: nothing is left behind); #GORT_ENOTSUP in the
  *         child of a raw fork() */
-GORT_API int gort_init(const gort_config *c);
+GORT_API int gort_init(const gort_config* c);
 /** \brief Stop the runtime.
  *
  * Waits up to timeout_ns for every goroutine to finish, then stops every
@@ -193,13 +193,13 @@ GORT_API int gort_shutdown(int64_t timeout_ns);
 
 /** \brief A switch hook (gort_go_opts::on_park, gort_go_opts::on_resume).
  * \param hook_arg gort_go_opts::hook_arg */
-typedef void (*gort_hook_fn)(void *hook_arg);
+typedef void (*gort_hook_fn)(void* hook_arg);
 
 /** \brief Options for gort_go_ex. */
 typedef struct gort_go_opts {
     uint32_t struct_size; /**< sizeof(gort_go_opts) as the caller knows it */
     size_t stack_size;    /**< goroutine stack size; 0: the default */
-    const char *name;     /**< shown in dumps and traces; copied; may be NULL */
+    const char* name;     /**< shown in dumps and traces; copied; may be NULL */
     /* Since 0.2 (check struct_size): */
     uint32_t flags; /**< `GORT_GO_*` bits, e.g. #GORT_GO_RESUME_AFFINITY (since 0.2) */
     /** Runs on the goroutine's own stack immediately before every switch away
@@ -213,14 +213,14 @@ typedef struct gort_go_opts {
      * to it, on whatever M (thread) it resumed; same rules as on_park. Not
      * run when the goroutine first starts (since 0.2). */
     gort_hook_fn on_resume;
-    void *hook_arg; /**< passed to on_park and on_resume (since 0.2) */
+    void* hook_arg; /**< passed to on_park and on_resume (since 0.2) */
 } gort_go_opts;
 
 /** \brief Spawn a goroutine running fn(arg).
  * \param fn the goroutine's body; NULL: #GORT_EINVAL
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOMEM or #GORT_ENOTINIT */
-GORT_API int gort_go(gort_fn fn, void *arg);
+GORT_API int gort_go(gort_fn fn, void* arg);
 /** \brief Spawn a goroutine running fn(arg), with options.
  * \param o options (NULL: the defaults); a bad struct_size, stack size or
  *          flag: #GORT_EINVAL
@@ -228,7 +228,7 @@ GORT_API int gort_go(gort_fn fn, void *arg);
  * \param arg passed to fn
  * \param goid_out if not NULL, gets the new goroutine's id
  * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOMEM or #GORT_ENOTINIT */
-GORT_API int gort_go_ex(const gort_go_opts *o, gort_fn fn, void *arg, int64_t *goid_out);
+GORT_API int gort_go_ex(const gort_go_opts* o, gort_fn fn, void* arg, int64_t* goid_out);
 /** \brief The running goroutine's id.
  * \return the id (> 0), or 0 on a thread that is not running a goroutine */
 GORT_API int64_t gort_goid(void);
@@ -252,7 +252,7 @@ GORT_API int gort_sleep(int64_t ns);
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL, #GORT_ENOTINIT, or #GORT_EDEADLK when
  *         called from a goroutine (it would wait for itself) */
-GORT_API int gort_run_main(gort_fn fn, void *arg);
+GORT_API int gort_run_main(gort_fn fn, void* arg);
 /** \brief Go's LockOSThread: wire the calling goroutine to its thread.
  *
  * Counts nest; until as many gort_unlock_os_thread calls, the goroutine
@@ -285,7 +285,7 @@ GORT_API int gort_num_goroutine(void);
  * \param fn the C code; NULL: #GORT_EINVAL
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_cgocall(gort_fn fn, void *arg);
+GORT_API int gort_cgocall(gort_fn fn, void* arg);
 /** \brief Begin a blocking region: code that waits on something outside the
  * runtime (a C library's lock, the Python GIL) without calling it through
  * gort_cgocall.
@@ -312,12 +312,12 @@ GORT_API int gort_blocking_end(void);
  * \param fn the goroutine code; NULL: #GORT_EINVAL
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_callback(gort_fn fn, void *arg);
+GORT_API int gort_callback(gort_fn fn, void* arg);
 
 /** \brief What a thread-start hook is asked to start. */
 typedef struct gort_thread_start {
     gort_fn fn;        /**< the new thread must call fn(arg) */
-    void *arg;         /**< the argument for fn */
+    void* arg;         /**< the argument for fn */
     size_t stack_size; /**< requested; 0: the thread library's default */
 } gort_thread_start;
 
@@ -326,7 +326,7 @@ typedef struct gort_thread_start {
  * It must start a thread that calls ts->fn(ts->arg).
  * \param ts what to start; *ts is valid only during the call
  * \return 0, or an errno value */
-typedef int (*gort_thread_start_fn)(const gort_thread_start *ts);
+typedef int (*gort_thread_start_fn)(const gort_thread_start* ts);
 
 /** \brief Install the thread-start hook.
  *
@@ -348,7 +348,7 @@ GORT_API int gort_set_thread_start(gort_thread_start_fn fn);
  * \param pid gets the child's id
  * \return #GORT_OK, #GORT_EINVAL (bad arguments; errno tells more for a
  *         failed exec), #GORT_ENOMEM, #GORT_EAGAIN or #GORT_ENOTINIT */
-GORT_API int gort_fork_exec(const char *path, char *const argv[], char *const envp[], pid_t *pid);
+GORT_API int gort_fork_exec(const char* path, char* const argv[], char* const envp[], pid_t* pid);
 
 /* ---- channels ---------------------------------------------------------- */
 
@@ -361,7 +361,7 @@ typedef struct gort_chan gort_chan;
  * \param cap buffer slots; 0: unbuffered
  * \return the channel, or NULL with errno set on bad input (EINVAL), no
  *         memory (ENOMEM) or no runtime (EPERM) */
-GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+GORT_API gort_chan* gort_chan_make(size_t elem_size, size_t cap);
 /** \brief Go's time.After: a channel that receives the fire time once.
  *
  * Its element is an int64_t, the CLOCK_MONOTONIC time in nanoseconds when
@@ -370,68 +370,68 @@ GORT_API gort_chan *gort_chan_make(size_t elem_size, size_t cap);
  * \param ns how long from now; <= 0 fires at once
  * \return the channel, or NULL with errno set (ENOMEM; EPERM with no
  *         runtime) */
-GORT_API gort_chan *gort_after(int64_t ns);
+GORT_API gort_chan* gort_after(int64_t ns);
 /** \brief Send: block until *elem is delivered.
  * \param ch the channel
  * \param elem the value (elem_size bytes are copied; may be NULL when
  *        elem_size is 0)
  * \return #GORT_OK; #GORT_ECLOSED if the channel is (or gets) closed;
  *         #GORT_EINVAL; #GORT_ENOTINIT */
-GORT_API int gort_chan_send(gort_chan *ch, const void *elem);
+GORT_API int gort_chan_send(gort_chan* ch, const void* elem);
 /** \brief gort_chan_send with a timeout.
  * \param ch the channel
  * \param elem the value
  * \param timeout_ns how long to wait; negative: forever; 0: try once
  * \return as gort_chan_send, or #GORT_ETIMEDOUT (nothing was sent) */
-GORT_API int gort_chan_send_timeout(gort_chan *ch, const void *elem, int64_t timeout_ns);
+GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t timeout_ns);
 /** \brief Receive: block until a value or close.
  * \param ch the channel
  * \param out gets the value; zeroed once closed and drained; may be NULL
  * \param ok gets 1 with a value, 0 once closed and drained; may be NULL
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_chan_recv(gort_chan *ch, void *out, int *ok);
+GORT_API int gort_chan_recv(gort_chan* ch, void* out, int* ok);
 /** \brief gort_chan_recv with a timeout.
  * \param ch the channel
  * \param out gets the value, as for gort_chan_recv; may be NULL
  * \param ok gets 1 with a value, 0 once closed and drained; may be NULL
  * \param timeout_ns how long to wait; negative: forever; 0: try once
  * \return as gort_chan_recv, or #GORT_ETIMEDOUT (nothing was received) */
-GORT_API int gort_chan_recv_timeout(gort_chan *ch, void *out, int *ok, int64_t timeout_ns);
+GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t timeout_ns);
 /** \brief Send if it can be done without blocking.
  * \param ch the channel
  * \param elem the value
  * \return #GORT_OK, #GORT_EAGAIN when it would block, #GORT_ECLOSED,
  *         #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_chan_try_send(gort_chan *ch, const void *elem);
+GORT_API int gort_chan_try_send(gort_chan* ch, const void* elem);
 /** \brief Receive if it can be done without blocking.
  * \param ch the channel
  * \param out gets the value, as for gort_chan_recv; may be NULL
  * \param ok gets 1 with a value, 0 once closed and drained; may be NULL
  * \return #GORT_OK, #GORT_EAGAIN when it would block, #GORT_EINVAL or
  *         #GORT_ENOTINIT */
-GORT_API int gort_chan_try_recv(gort_chan *ch, void *out, int *ok);
+GORT_API int gort_chan_try_recv(gort_chan* ch, void* out, int* ok);
 /** \brief Close the channel, waking every waiter.
  * \param ch the channel
  * \return #GORT_OK; #GORT_ECLOSED on a second close; #GORT_EINVAL;
  *         #GORT_ENOTINIT */
-GORT_API int gort_chan_close(gort_chan *ch);
+GORT_API int gort_chan_close(gort_chan* ch);
 /** \brief Take one more reference to the channel.
  * \param ch the channel
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_chan_retain(gort_chan *ch);
+GORT_API int gort_chan_retain(gort_chan* ch);
 /** \brief Drop one reference; the last one frees the channel (operations in
  * progress keep theirs, and a gort_after timer is cancelled).
  * \param ch the channel
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_chan_release(gort_chan *ch);
+GORT_API int gort_chan_release(gort_chan* ch);
 /** \brief The number of buffered elements.
  * \param ch the channel
  * \return the count (0 for an invalid handle) */
-GORT_API size_t gort_chan_len(gort_chan *ch);
+GORT_API size_t gort_chan_len(gort_chan* ch);
 /** \brief The capacity.
  * \param ch the channel
  * \return the buffer slots (0 for an invalid handle) */
-GORT_API size_t gort_chan_cap(gort_chan *ch);
+GORT_API size_t gort_chan_cap(gort_chan* ch);
 
 /** \brief gort_select_case::dir of a send case. */
 #define GORT_SELECT_SEND 1
@@ -440,9 +440,9 @@ GORT_API size_t gort_chan_cap(gort_chan *ch);
 
 /** \brief One case of gort_select. */
 typedef struct gort_select_case {
-    gort_chan *ch; /**< NULL: never ready (Go's nil channel) */
+    gort_chan* ch; /**< NULL: never ready (Go's nil channel) */
     int dir;       /**< #GORT_SELECT_SEND or #GORT_SELECT_RECV */
-    void *elem;    /**< value to send, or buffer to receive into (may be NULL) */
+    void* elem;    /**< value to send, or buffer to receive into (may be NULL) */
     int ok;        /**< set for a receive: 1 value, 0 closed */
 } gort_select_case;
 
@@ -453,15 +453,15 @@ typedef struct gort_select_case {
  * \param chosen gets the index of the case that ran
  * \return #GORT_OK; #GORT_EAGAIN; #GORT_ECLOSED when a chosen send case's
  *         channel is closed; #GORT_EINVAL; #GORT_ENOTINIT */
-GORT_API int gort_select(gort_select_case *cases, size_t n, int block, size_t *chosen);
+GORT_API int gort_select(gort_select_case* cases, size_t n, int block, size_t* chosen);
 /** \brief A blocking gort_select that gives up after timeout_ns.
  * \param cases the cases
  * \param n the number of cases (0 with a timeout: just waits it out)
  * \param timeout_ns how long to wait; negative: forever; 0: try once
  * \param chosen gets the index of the case that ran
  * \return as gort_select, or #GORT_ETIMEDOUT (no case ran) */
-GORT_API int gort_select_timeout(gort_select_case *cases, size_t n, int64_t timeout_ns,
-                                 size_t *chosen);
+GORT_API int gort_select_timeout(gort_select_case* cases, size_t n, int64_t timeout_ns,
+                                 size_t* chosen);
 
 /* ---- sync -------------------------------------------------------------- */
 
@@ -470,64 +470,64 @@ typedef struct gort_waitgroup gort_waitgroup;
 /** \brief Make a wait group (counter 0).
  * \return the wait group, or NULL with errno set (ENOMEM; EPERM with no
  *         runtime) */
-GORT_API gort_waitgroup *gort_waitgroup_make(void);
+GORT_API gort_waitgroup* gort_waitgroup_make(void);
 /** \brief Add delta to the counter.
  * \param wg the wait group
  * \param delta the change (may be negative)
  * \return #GORT_OK; #GORT_EINVAL if the counter would go below zero (it is
  *         unchanged) or for a bad handle; #GORT_ENOTINIT */
-GORT_API int gort_waitgroup_add(gort_waitgroup *wg, int64_t delta);
+GORT_API int gort_waitgroup_add(gort_waitgroup* wg, int64_t delta);
 /** \brief Decrement the counter by one.
  * \param wg the wait group
  * \return as gort_waitgroup_add with delta -1 */
-GORT_API int gort_waitgroup_done(gort_waitgroup *wg);
+GORT_API int gort_waitgroup_done(gort_waitgroup* wg);
 /** \brief Block until the counter is zero.
  * \param wg the wait group
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_waitgroup_wait(gort_waitgroup *wg);
+GORT_API int gort_waitgroup_wait(gort_waitgroup* wg);
 /** \brief gort_waitgroup_wait with a timeout.
  * \param wg the wait group
  * \param timeout_ns how long to wait; negative: forever; 0: try once
  * \return #GORT_OK (the counter reached zero), #GORT_ETIMEDOUT,
  *         #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_waitgroup_wait_timeout(gort_waitgroup *wg, int64_t timeout_ns);
+GORT_API int gort_waitgroup_wait_timeout(gort_waitgroup* wg, int64_t timeout_ns);
 /** \brief Take one more reference to the wait group.
  * \param wg the wait group
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_waitgroup_retain(gort_waitgroup *wg);
+GORT_API int gort_waitgroup_retain(gort_waitgroup* wg);
 /** \brief Drop one reference; the last one frees the wait group.
  * \param wg the wait group
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_waitgroup_release(gort_waitgroup *wg);
+GORT_API int gort_waitgroup_release(gort_waitgroup* wg);
 
 /** \brief Go's sync.Mutex, parking goroutines (a checked handle). */
 typedef struct gort_mutex gort_mutex;
 /** \brief Make an unlocked mutex.
  * \return the mutex, or NULL with errno set (ENOMEM; EPERM with no runtime) */
-GORT_API gort_mutex *gort_mutex_make(void);
+GORT_API gort_mutex* gort_mutex_make(void);
 /** \brief Lock, blocking until the mutex is free.
  * \param mu the mutex
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_mutex_lock(gort_mutex *mu);
+GORT_API int gort_mutex_lock(gort_mutex* mu);
 /** \brief gort_mutex_lock with a timeout.
  * \param mu the mutex
  * \param timeout_ns how long to wait; negative: forever; 0: try once
  * \return #GORT_OK (locked), #GORT_ETIMEDOUT (not locked), #GORT_EINVAL or
  *         #GORT_ENOTINIT */
-GORT_API int gort_mutex_lock_timeout(gort_mutex *mu, int64_t timeout_ns);
+GORT_API int gort_mutex_lock_timeout(gort_mutex* mu, int64_t timeout_ns);
 /** \brief Unlock.
  * \param mu the mutex
  * \return #GORT_OK; #GORT_EINVAL when not locked or for a bad handle;
  *         #GORT_ENOTINIT */
-GORT_API int gort_mutex_unlock(gort_mutex *mu);
+GORT_API int gort_mutex_unlock(gort_mutex* mu);
 /** \brief Take one more reference to the mutex.
  * \param mu the mutex
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_mutex_retain(gort_mutex *mu);
+GORT_API int gort_mutex_retain(gort_mutex* mu);
 /** \brief Drop one reference; the last one frees the mutex.
  * \param mu the mutex
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_mutex_release(gort_mutex *mu);
+GORT_API int gort_mutex_release(gort_mutex* mu);
 
 /* ---- libffi calls and closures ----------------------------------------- */
 
@@ -587,7 +587,7 @@ GORT_API int gort_mutex_release(gort_mutex *mu);
  * \param n the number of fields, 1..#GORT_FFI_MAX_FIELDS
  * \return the new type code (positive), or #GORT_EINVAL (a bad field type,
  *         n out of range), #GORT_ENOMEM */
-GORT_API int gort_ffi_struct_make(const int *field_types, size_t n);
+GORT_API int gort_ffi_struct_make(const int* field_types, size_t n);
 
 /** \brief A call signature for gort_ffi_call and closures (a checked handle). */
 typedef struct gort_ffi_sig gort_ffi_sig;
@@ -603,7 +603,7 @@ typedef struct gort_ffi_closure gort_ffi_closure;
  * \param nargs the number of arguments, at most #GORT_FFI_MAX_ARGS
  * \return the signature, or NULL with errno set (EINVAL on bad input, with a
  *         message on stderr naming the argument; ENOMEM) */
-GORT_API gort_ffi_sig *gort_ffi_sig_make(int rtype, const int *argtypes, size_t nargs);
+GORT_API gort_ffi_sig* gort_ffi_sig_make(int rtype, const int* argtypes, size_t nargs);
 /** \brief Build a call signature for a variadic function, for one shape of
  * call: nfixed fixed arguments followed by nargs - nfixed variadic ones
  * (libffi's ffi_prep_cif_var). Variadic arguments undergo C's default
@@ -614,12 +614,12 @@ GORT_API gort_ffi_sig *gort_ffi_sig_make(int rtype, const int *argtypes, size_t 
  * \param nfixed the number of fixed arguments, 1..nargs
  * \param nargs the number of arguments in all, at most #GORT_FFI_MAX_ARGS
  * \return the signature, or NULL with errno set (EINVAL, ENOMEM) */
-GORT_API gort_ffi_sig *gort_ffi_sig_make_variadic(int rtype, const int *argtypes, size_t nfixed,
+GORT_API gort_ffi_sig* gort_ffi_sig_make_variadic(int rtype, const int* argtypes, size_t nfixed,
                                                   size_t nargs);
 /** \brief Release a signature.
  * \param sig the signature
  * \return #GORT_OK or #GORT_EINVAL */
-GORT_API int gort_ffi_sig_release(gort_ffi_sig *sig);
+GORT_API int gort_ffi_sig_release(gort_ffi_sig* sig);
 /** \brief Call fn with the signature, as a gort_cgocall.
  * \param sig the signature
  * \param fn the function to call
@@ -628,7 +628,7 @@ GORT_API int gort_ffi_sig_release(gort_ffi_sig *sig);
  *        An integer narrower than 64 bits is stored widened to 64 bits.
  * \param args args[i] points at the i-th argument's value
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
-GORT_API int gort_ffi_call(gort_ffi_sig *sig, void (*fn)(void), void *ret, void **args);
+GORT_API int gort_ffi_call(gort_ffi_sig* sig, void (*fn)(void), void* ret, void** args);
 
 /** \brief A closure handler.
  *
@@ -644,7 +644,7 @@ GORT_API int gort_ffi_call(gort_ffi_sig *sig, void (*fn)(void), void *ret, void 
  * \param ret where the result goes
  * \param args args[i] points at the i-th argument
  * \param userdata the pointer given to gort_ffi_closure_make */
-typedef void (*gort_ffi_handler)(void *ret, void **args, void *userdata);
+typedef void (*gort_ffi_handler)(void* ret, void** args, void* userdata);
 /** \brief Make a C function pointer with the signature that calls handler.
  * \param sig the signature (the closure keeps its own reference: releasing
  *        the signature first is fine)
@@ -652,8 +652,8 @@ typedef void (*gort_ffi_handler)(void *ret, void **args, void *userdata);
  * \param userdata passed to handler
  * \param code gets the C function pointer
  * \return the closure, or NULL with errno set (EINVAL, ENOMEM) */
-GORT_API gort_ffi_closure *gort_ffi_closure_make(gort_ffi_sig *sig, gort_ffi_handler handler,
-                                                 void *userdata, void (**code)(void));
+GORT_API gort_ffi_closure* gort_ffi_closure_make(gort_ffi_sig* sig, gort_ffi_handler handler,
+                                                 void* userdata, void (**code)(void));
 /** \brief Release a closure.
  *
  * Calls in progress finish first (the memory is freed after the last one
@@ -663,7 +663,7 @@ GORT_API gort_ffi_closure *gort_ffi_closure_make(gort_ffi_sig *sig, gort_ffi_han
  * closure (gort keeps the most recently released ones unused).
  * \param c the closure
  * \return #GORT_OK or #GORT_EINVAL */
-GORT_API int gort_ffi_closure_release(gort_ffi_closure *c);
+GORT_API int gort_ffi_closure_release(gort_ffi_closure* c);
 
 /* ---- statistics -------------------------------------------------------- */
 
@@ -705,13 +705,13 @@ typedef struct gort_stats {
     uint64_t extra_ms_pooled;       /**< extra Ms waiting for a foreign thread (since 0.1) */
     uint64_t handoffs;              /**< Ps handed from a blocked M to another (since 0.1) */
     /* Since 0.2 (check struct_size): */
-    uint64_t procs_lent;      /**< Ps sysmon lent while goroutines stalled in the kernel (0.2) */
-    uint64_t procs_returned;  /**< lent Ps retired again once the stall ended (since 0.2) */
-    uint64_t procs_lent_now;  /**< lent Ps in use now (since 0.2) */
-    uint64_t stalls;          /**< stalls detected: a goroutine blocked in the kernel without
-                                   telling the runtime, holding its P (since 0.2) */
-    uint64_t long_runners;    /**< goroutines that ran over 1 s without a scheduling point
-                                   (each reported once; since 0.2) */
+    uint64_t procs_lent;       /**< Ps sysmon lent while goroutines stalled in the kernel (0.2) */
+    uint64_t procs_returned;   /**< lent Ps retired again once the stall ended (since 0.2) */
+    uint64_t procs_lent_now;   /**< lent Ps in use now (since 0.2) */
+    uint64_t stalls;           /**< stalls detected: a goroutine blocked in the kernel without
+                                    telling the runtime, holding its P (since 0.2) */
+    uint64_t long_runners;     /**< goroutines that ran over 1 s without a scheduling point
+                                    (each reported once; since 0.2) */
     uint64_t stack_high_water; /**< the most stack any goroutine was seen to use, in bytes
                                     (pages touched; since 0.2) */
 } gort_stats;
@@ -721,12 +721,12 @@ typedef struct gort_stats {
  * \param size sizeof *s as the caller knows it (older, shorter structs work)
  * \return #GORT_OK; #GORT_EINVAL for NULL or too small a size;
  *         #GORT_ENOTINIT */
-GORT_API int gort_get_stats(gort_stats *s, size_t size);
+GORT_API int gort_get_stats(gort_stats* s, size_t size);
 /** \brief The names of gort_stats' uint64_t fields, in order (for bindings and
  * tools that present the counters by name).
  * \return a static NULL-terminated array; the i-th name is the field at
  *         offsetof(gort_stats, goroutines_live) + 8 * i */
-GORT_API const char *const *gort_stats_names(void);
+GORT_API const char* const* gort_stats_names(void);
 
 /* ---- seeing the scheduler ---------------------------------------------- */
 
@@ -740,7 +740,7 @@ GORT_API const char *const *gort_stats_names(void);
  * \return #GORT_OK; #GORT_EALREADY when a trace is running; #GORT_EINVAL
  *         (NULL, or the file cannot be created: errno says why);
  *         #GORT_ENOTINIT */
-GORT_API int gort_trace_start(const char *path);
+GORT_API int gort_trace_start(const char* path);
 /** \brief Stop the trace and finish its file.
  * \return #GORT_OK; #GORT_EINVAL when no trace is running; #GORT_ENOTINIT */
 GORT_API int gort_trace_stop(void);

@@ -51,7 +51,7 @@ static void test_after(void) {
         int ok = 0;
         CHECK_OK(gort_chan_recv(t, &fired, &ok));
         CHECK_EQ(ok, 1);
-        CHECK(fired >= t0 + ns);     /* not early */
+        CHECK(fired >= t0 + ns); /* not early */
         CHECK(now_ns() >= t0 + ns);
         /* It fires once: nothing more comes. */
         CHECK_EQ(gort_chan_recv_timeout(t, &fired, &ok, 2000000), GORT_ETIMEDOUT);
@@ -62,7 +62,8 @@ static void test_after(void) {
     gort_chan* t = gort_after(3000000);
     int v;
     int64_t fired;
-    gort_select_case cases[2] = {{never, GORT_SELECT_RECV, &v, 0}, {t, GORT_SELECT_RECV, &fired, 0}};
+    gort_select_case cases[2] = {{never, GORT_SELECT_RECV, &v, 0},
+                                 {t, GORT_SELECT_RECV, &fired, 0}};
     size_t chosen = 9;
     CHECK_OK(gort_select(cases, 2, 1, &chosen));
     CHECK_EQ(chosen, 1);
@@ -138,7 +139,7 @@ enum { kTimedLockers = 16, kTimedRounds = 300 };
 struct timed_lock {
     gort_mutex* mu;
     gort_waitgroup* wg;
-    long counter;    /* under mu */
+    long counter; /* under mu */
     atomic_long successes;
     atomic_long timeouts;
     atomic_int inside;
@@ -193,10 +194,10 @@ static void test_mutex_timeouts(void) {
 /* Wait groups: timed waiters that give up must not eat the wakeup of the
  * ones that stay, nor make a later wait return early. */
 struct timed_wg {
-    gort_waitgroup* wg;    /* the one waited on */
-    gort_waitgroup* done;  /* the waiters report here */
-    atomic_int released;   /* set once the counter reaches zero */
-    atomic_int early;      /* waits that returned OK too soon */
+    gort_waitgroup* wg;   /* the one waited on */
+    gort_waitgroup* done; /* the waiters report here */
+    atomic_int released;  /* set once the counter reaches zero */
+    atomic_int early;     /* waits that returned OK too soon */
     atomic_long oks, timeouts;
 };
 
@@ -313,7 +314,7 @@ static void other_goroutine(void* arg) {
     atomic_store(&other_ran, 1);
 }
 
-static void *unlock_after_other(void* arg) {
+static void* unlock_after_other(void* arg) {
     (void)arg;
     /* The lock is released only once the other goroutine has run: on 1 P
      * that can only happen while the region has given its P away. */
@@ -640,7 +641,8 @@ static void test_run_main_overflow(void) {
     char buf[4096];
     size_t n = 0;
     ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
     buf[n] = 0;
     close(fds[0]);
     int status = 0;

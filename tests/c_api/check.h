@@ -7,12 +7,12 @@
 
 static int check_failures = 0;
 
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
             fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            check_failures++;                                                     \
-        }                                                                         \
+            check_failures++;                                                        \
+        }                                                                            \
     } while (0)
 
 #define CHECK_EQ(a, b)                                                                    \
@@ -27,10 +27,10 @@ static int check_failures = 0;
 
 #define CHECK_OK(expr) CHECK_EQ((expr), GORT_OK)
 
-#define RUN(test)                                   \
-    do {                                            \
-        int before_ = check_failures;               \
-        test();                                     \
+#define RUN(test)                                                                       \
+    do {                                                                                \
+        int before_ = check_failures;                                                   \
+        test();                                                                         \
         fprintf(stderr, "%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test); \
     } while (0)
 

@@ -23,7 +23,6 @@
 namespace gort::testing {
 namespace {
 
-
 class Callback : public ModeTest {};
 GORT_INSTANTIATE_MODES(Callback);
 

@@ -16,7 +16,6 @@
 namespace gort::testing {
 namespace {
 
-
 class Cgocall1 : public ModeTest {
   protected:
     int procs() const override { return 1; }

@@ -6,28 +6,28 @@
 // when asked for.
 #pragma once
 
-#define GORT_STATS_LIST(X)                                                 \
-    X(goroutines_live, goroutinesLive, state)                              \
-    X(goroutines_created, goroutinesCreated, state)                        \
-    X(ms_total, msTotal, state)                                            \
-    X(ms_idle, msIdle, state)                                              \
-    X(ms_created_native, msCreatedNative, event)                           \
-    X(ms_created_hook, msCreatedHook, event)                               \
-    X(template_handoffs, templateHandoffs, event)                          \
-    X(ms_exited_locked, msExitedLocked, event)                             \
-    X(thread_create_failures, threadCreateFailures, event)                 \
-    X(cgocalls, cgocalls, state)                                           \
-    X(callbacks, callbacks, state)                                         \
-    X(foreign_threads_bound, foreignThreadsBound, event)                   \
-    X(extra_ms_in_use, extraMsInUse, state)                                \
-    X(p_retakes, pRetakes, event)                                          \
-    X(steals, steals, event)                                               \
-    X(thread_create_retries, threadCreateRetries, event)                   \
-    X(extra_ms_pooled, extraMsPooled, state)                               \
-    X(handoffs, handoffs, event)                                           \
-    X(procs_lent, procsLent, event)                                        \
-    X(procs_returned, procsReturned, event)                                \
-    X(procs_lent_now, procsLentNow, state)                                 \
-    X(stalls, stalls, event)                                               \
-    X(long_runners, longRunners, event)                                    \
+#define GORT_STATS_LIST(X)                                 \
+    X(goroutines_live, goroutinesLive, state)              \
+    X(goroutines_created, goroutinesCreated, state)        \
+    X(ms_total, msTotal, state)                            \
+    X(ms_idle, msIdle, state)                              \
+    X(ms_created_native, msCreatedNative, event)           \
+    X(ms_created_hook, msCreatedHook, event)               \
+    X(template_handoffs, templateHandoffs, event)          \
+    X(ms_exited_locked, msExitedLocked, event)             \
+    X(thread_create_failures, threadCreateFailures, event) \
+    X(cgocalls, cgocalls, state)                           \
+    X(callbacks, callbacks, state)                         \
+    X(foreign_threads_bound, foreignThreadsBound, event)   \
+    X(extra_ms_in_use, extraMsInUse, state)                \
+    X(p_retakes, pRetakes, event)                          \
+    X(steals, steals, event)                               \
+    X(thread_create_retries, threadCreateRetries, event)   \
+    X(extra_ms_pooled, extraMsPooled, state)               \
+    X(handoffs, handoffs, event)                           \
+    X(procs_lent, procsLent, event)                        \
+    X(procs_returned, procsReturned, event)                \
+    X(procs_lent_now, procsLentNow, state)                 \
+    X(stalls, stalls, event)                               \
+    X(long_runners, longRunners, event)                    \
     X(stack_high_water, stackHighWater, state)

@@ -104,21 +104,26 @@ one_round() { # $1 = round number
         for p in 1 2; do s W12 env GOMAXPROCS=$p "$B/idle_cost" "$W12_SECONDS"; done
     fi
 }
+HAVE_ANCHORS=0
+[[ -f $ANCHORS/run.sh ]] && HAVE_ANCHORS=1
+[[ $HAVE_ANCHORS == 1 ]] || echo "# no anchors at $ANCHORS: gort only" >&2
+# gort has no W9 (Python) rows yet: skip the anchors' unless asked for.
+AONLY=$ONLY
+[[ $ONLY == . ]] && AONLY='^W([1-8]|10|11)$'
+# Each round runs gort's programs and then one round of the anchors, so both
+# sides see the same machine load (the machine is shared); the medians are
+# taken over the rounds on both sides.
 for ((r = 1; r <= REPS; r++)); do
     echo "# gort round $r/$REPS ($(date +%T))" >&2
     one_round "$r"
+    if [[ $HAVE_ANCHORS == 1 ]]; then
+        echo "# anchors round $r/$REPS ($(date +%T))" >&2
+        ONLY=$AONLY REPS=1 bash "$ANCHORS/run.sh" >>"$THEIRS" 2>"$WORK/anchors.err" ||
+            { cat "$WORK/anchors.err" >&2; exit 1; }
+        # The machine description, once.
+        if [[ $r == 1 ]]; then sed -n '/^# building/q; p' "$WORK/anchors.err" >&2; fi
+    fi
 done
-
-HAVE_ANCHORS=0
-[[ -f $ANCHORS/run.sh ]] && HAVE_ANCHORS=1
-if [[ $HAVE_ANCHORS == 1 ]]; then
-    # gort has no W9 (Python) rows yet: skip the anchors' unless asked for.
-    AONLY=$ONLY
-    [[ $ONLY == . ]] && AONLY='^W([1-8]|10|11)$'
-    ONLY=$AONLY REPS=$REPS bash "$ANCHORS/run.sh" >"$THEIRS"
-else
-    echo "# no anchors at $ANCHORS: gort only" >&2
-fi
 
 if [[ -n $PLOT ]]; then
     "$PY" "$ROOT/bench/report.py" table "$OURS" "$THEIRS" --plot "$PLOT"

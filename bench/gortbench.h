@@ -13,6 +13,9 @@
  *               for it on a gort_waitgroup. The default.
  *   runmain     the gort_run_main goroutine (locked to the main thread).
  *   mainthread  the plain C main thread, calling gort.h directly.
+ *
+ * STATS=1 prints the runtime's counters (gort_get_stats) to stderr at the
+ * end of every program.
  */
 #ifndef GORT_BENCH_H
 #define GORT_BENCH_H
@@ -84,7 +87,27 @@ static inline void bench_init(int procs, int cgo) {
     BENCH_OK(gort_init(&c));
 }
 
+/* bench_print_stats prints the runtime's counters to stderr (STATS=1). */
+static inline void bench_print_stats(void) {
+    gort_stats s;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    BENCH_OK(gort_get_stats(&s, sizeof s));
+    fprintf(stderr,
+            "# stats: goroutines_created=%llu ms_total=%llu ms_idle=%llu steals=%llu "
+            "p_retakes=%llu handoffs=%llu cgocalls=%llu callbacks=%llu "
+            "foreign_threads_bound=%llu\n",
+            (unsigned long long)s.goroutines_created, (unsigned long long)s.ms_total,
+            (unsigned long long)s.ms_idle, (unsigned long long)s.steals,
+            (unsigned long long)s.p_retakes, (unsigned long long)s.handoffs,
+            (unsigned long long)s.cgocalls, (unsigned long long)s.callbacks,
+            (unsigned long long)s.foreign_threads_bound);
+}
+
+/* bench_shutdown stops the runtime (after printing its counters if $STATS
+ * is set). */
 static inline void bench_shutdown(void) {
+    if (atoi(bench_env("STATS", "0")) != 0) bench_print_stats();
     BENCH_OK(gort_shutdown(30 * 1000000000LL));
 }
 

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     double c0 = cpu_ms(), t0 = bench_now_ns();
     sleep_s(secs);
     double c1 = cpu_ms(), t1 = bench_now_ns();
-    printf("W12-idle gort-P%d %.1f ms-cpu/10s\n", procs, (c1 - c0) * 1e10 / (t1 - t0));
+    printf("W12-idle gort-P%d %.2f ms-cpu/10s\n", procs, (c1 - c0) * 1e10 / (t1 - t0));
     BENCH_OK(gort_chan_close(r.gate));
     BENCH_OK(gort_chan_release(r.gate));
     BENCH_OK(gort_waitgroup_release(r.started));

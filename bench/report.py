@@ -3,9 +3,9 @@
     report.py table OURS THEIRS [--plot out.png]
     report.py scale OURS [THEIRS]
 
-OURS holds raw `workload impl value unit` samples of gort (several rounds:
-the median is used); THEIRS the anchors' output (../shared/anchors/run.sh,
-already medians). `table` prints every row of both, then one line per gort
+OURS and THEIRS hold raw `workload impl value unit` samples of gort and of
+the anchors (../shared/anchors/run.sh), several rounds each: medians are
+used, and their spread goes to stderr. `table` prints every row of both, then one line per gort
 row with its peers and the ratios; --plot draws one panel per workload with
 every gort row and every peer as the ratio to the best peer at the same
 thread count (log scale; plain C rows are drawn as limits, not peers).
@@ -32,6 +32,11 @@ def fmt(v):
 
 def read_samples(path):
     """{(workload, impl, unit): median} in the order first seen."""
+    return OrderedDict((k, median(xs)) for k, xs in read_all(path).items())
+
+
+def read_all(path):
+    """{(workload, impl, unit): [every sample]} in the order first seen."""
     rows = OrderedDict()
     try:
         lines = open(path).read().splitlines()
@@ -46,7 +51,7 @@ def read_samples(path):
         except ValueError:
             continue
         rows.setdefault((f[0], f[1], f[3]), []).append(v)
-    return OrderedDict((k, median(xs)) for k, xs in rows.items())
+    return rows
 
 
 def threads(impl):
@@ -89,10 +94,11 @@ def theirs_of(path):
 def table(ours_path, theirs_path, plot_path=None):
     ours = read_samples(ours_path)
     theirs = theirs_of(theirs_path)
-    for (w, impl, unit), v in ours.items():
-        print(f"{w} {impl} {fmt(v)} {unit}")
-    for (w, impl), (v, unit) in theirs.items():
-        print(f"{w} {impl} {fmt(v)} {unit}")
+    for path in (ours_path, theirs_path):
+        for (w, impl, unit), xs in read_all(path).items():
+            print(f"{w} {impl} {fmt(median(xs))} {unit}")
+            print(f"# {w} {impl} {fmt(median(xs))} {unit} min={fmt(min(xs))} max={fmt(max(xs))} "
+                  f"n={len(xs)}", file=sys.stderr)
     print()
     print(f"{'workload':<12} {'gort':<24} {'value':>9}  {'go':<16} {'value':>9} {'gort/go':>8}"
           f"  {'other peer':<28} {'value':>9} {'ratio':>7}   unit")
@@ -109,6 +115,11 @@ def table(ours_path, theirs_path, plot_path=None):
         plot(ours, theirs, plot_path)
 
 
+def same_unit(a, b):
+    """Units that measure the same thing (Boost's rows count fibers)."""
+    return a.replace("/fiber", "/goroutine") == b.replace("/fiber", "/goroutine")
+
+
 def panels(ours, theirs):
     """[(workload, unit, [(impl, value, kind, ratio)])] for every workload
     with gort rows and at least one peer of the same unit. A row's ratio is
@@ -120,7 +131,7 @@ def panels(ours, theirs):
             rows = [(i, v, "gortcxx" if i.startswith("gortcxx") else "gort")
                     for (ww, i, u), v in ours.items() if ww == w and u == unit]
             peers = [(i, v, i.split("-")[0]) for (ww, i), (v, u) in theirs.items()
-                     if ww == w and u == unit and v > 0]
+                     if ww == w and same_unit(u, unit) and v > 0]
             real = [(i, v) for i, v, k in peers if k != "c"]
             if not real:
                 continue

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     if (!(secs > 0)) bench_die("idle_cost: SECONDS must be > 0");
     int procs = bench_procs();
     bench_init(procs, 1);
-    struct idle_run r = {BENCH_PTR(gort_chan_make(1, 0)), BENCH_PTR(gort_waitgroup_make())};
+    struct idle_run r = {BENCH_PTR(gort_chan_make(0, 0)), BENCH_PTR(gort_waitgroup_make())};
     BENCH_OK(gort_waitgroup_add(r.started, 10));
     for (int i = 0; i < 10; i++) BENCH_OK(gort_go(parked, &r));
     BENCH_OK(gort_waitgroup_wait(r.started));

@@ -28,7 +28,7 @@ static double spawn(long n) {
     struct spawn_run r;
     r.n = n;
     atomic_init(&r.count, 0);
-    r.done = BENCH_PTR(gort_chan_make(1, 0));
+    r.done = BENCH_PTR(gort_chan_make(0, 0));
     double t0 = bench_now_ns();
     for (long i = 0; i < n; i++) BENCH_OK(gort_go(body, &r));
     int ok = 1;

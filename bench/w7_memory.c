@@ -32,7 +32,7 @@ struct main_args {
 static void measure(void* p) {
     struct main_args* a = (struct main_args*)p;
     struct park_run r = {BENCH_PTR(gort_waitgroup_make()), BENCH_PTR(gort_waitgroup_make()),
-                         BENCH_PTR(gort_chan_make(1, 0))};
+                         BENCH_PTR(gort_chan_make(0, 0))};
     long before = bench_proc_status_bytes("VmRSS") + bench_proc_status_bytes("VmPTE");
     BENCH_OK(gort_waitgroup_add(r.started, a->n));
     BENCH_OK(gort_waitgroup_add(r.exited, a->n));

@@ -40,7 +40,7 @@ static double trial(long sleep_ms, int uncoop) {
     struct trial t;
     atomic_init(&t.stop, 0);
     atomic_init(&t.first_run, 0.0);
-    t.done = BENCH_PTR(gort_chan_make(1, 0));
+    t.done = BENCH_PTR(gort_chan_make(0, 0));
     BENCH_OK(gort_go(counter, &t));
     /* The counter goroutine is now runnable but cannot run: this goroutine
      * holds the only P until it blocks inside C. */

@@ -144,7 +144,9 @@ int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
         fn(arg);  // already goroutine code
         return kOK;
     }
-    if (m != nullptr && !m->isExtra && !m->incgo) return kEBUSY;  // a runtime thread's g0
+    // A runtime thread's g0, or a switch hook of a goroutine waiting for a
+    // P: no goroutine code may run here.
+    if (m != nullptr && !m->isExtra && !m->incgo) return kENOTGOROUTINE;
     bool fresh = m == nullptr;
     if (fresh) m = needm(opts.keepM);
     int rc = cgocallback(m, fn, arg, opts.main);

@@ -815,6 +815,8 @@ bool becomeTimerSleeper(M* m) {
     if (next == 0) return false;
     {
         LockGuard g(sched.lock);
+        // Shutting down: the M stops instead (stopm), as idle Ms do.
+        if (sched.stopping.load(std::memory_order_relaxed)) return false;
         M* old = sched.timerSleeper;
         if (old != nullptr && next >= sched.pollUntil.load(std::memory_order_relaxed)) return false;
         sched.timerSleeper = m;

@@ -152,10 +152,15 @@ struct SelPark {
     int64_t deadline;
 };
 
+// selparkcommit runs once the selecting goroutine is off its stack. The
+// deadline is armed first, while every channel is still locked: once they
+// are unlocked a waker may resume the goroutine, and nothing on its stack
+// (sp included) may be touched any more.
 bool selparkcommit(G*, void* arg) {
     auto* sp = static_cast<SelPark*>(arg);
-    unlockWaiting(sp->head);
+    Sudog* head = sp->head;
     if (sp->dl != nullptr) sp->dl->arm(sp->deadline);
+    unlockWaiting(head);
     return true;
 }
 

@@ -22,10 +22,14 @@ struct ParkCommit {
     int64_t when;
 };
 
+// parkCommit runs once the goroutine is off its stack: the deadline is
+// armed while the lock is still held (after the unlock a waker may resume
+// the goroutine, and pc, on its stack, may be gone).
 bool parkCommit(G*, void* arg) {
     auto* pc = static_cast<ParkCommit*>(arg);
-    pc->lock->unlock();
+    Mutex* lock = pc->lock;
     if (pc->dl != nullptr) pc->dl->arm(pc->when);
+    lock->unlock();
     return true;
 }
 
@@ -40,8 +44,8 @@ void parkSudog(Sudog* s, Mutex* lock, const char* reason, DeadlineTimer* dl, int
         ParkCommit pc{lock, dl, when};
         gopark(parkCommit, &pc, reason);
     } else {
-        lock->unlock();
         if (dl != nullptr) dl->arm(when);
+        lock->unlock();
         s->note->sleep();
     }
 }

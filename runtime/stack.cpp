@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <vector>
 
 #include "runtime/base.h"
 #include "runtime/lock.h"
+#include "runtime/rtvec.h"
 
 namespace gort {
 
@@ -35,14 +35,14 @@ struct Arena {
 };
 
 struct SizePool {
-    size_t size;              // usable size of each stack
-    std::vector<Stack> free;  // stacks ready for reuse
+    size_t size;        // usable size of each stack
+    RtVec<Stack> free;  // stacks ready for reuse
 };
 
 struct StackState {
     Mutex lock;
-    std::vector<Arena> arenas;
-    std::vector<SizePool> pools;
+    RtVec<Arena> arenas;
+    RtVec<SizePool> pools;
     uint64_t inUse = 0;
     int guardMode = 0;  // 0 = unknown, 1 = MADV_GUARD_INSTALL, 2 = mprotect
 };
@@ -148,10 +148,9 @@ void stackReleaseAll() {
     StackState* st = state();
     LockGuard g(st->lock);
     for (const Arena& a : st->arenas) munmap(reinterpret_cast<void*>(a.base), a.len);
-    st->arenas.clear();
-    st->arenas.shrink_to_fit();
-    st->pools.clear();
-    st->pools.shrink_to_fit();
+    st->arenas.reset();
+    for (SizePool& p : st->pools) p.free.reset();
+    st->pools.reset();
     st->inUse = 0;
 }
 

@@ -71,7 +71,8 @@ static void test_after(void) {
     CHECK_OK(gort_chan_release(t));
     /* Released before it fires: 100,000 of them cost nothing afterwards
      * (the ASan build checks that nothing leaks). */
-    for (int i = 0; i < 100000; i++) CHECK_OK(gort_chan_release(gort_after(3600000000000LL)));
+    for (int i = 0; i < SCALED(100000); i++)
+        CHECK_OK(gort_chan_release(gort_after(3600000000000LL)));
     CHECK_OK(gort_chan_release(never));
     CHECK_OK(gort_shutdown(-1));
 }
@@ -563,7 +564,7 @@ static void test_handles_across_shutdown(void) {
 static void test_cycles_without_release(void) {
     /* 2,000 runtimes whose handles are never released: shutdown frees them
      * (LeakSanitizer checks, in the ASan build). */
-    for (int i = 0; i < 2000; i++) {
+    for (int i = 0; i < SCALED(2000); i++) {
         CHECK_OK(init_runtime(1));
         gort_chan* ch = gort_chan_make(sizeof(long), 8);
         long x = i;

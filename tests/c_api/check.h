@@ -7,6 +7,22 @@
 
 static int check_failures = 0;
 
+/* Sanitizer builds run an order of magnitude slower: big iteration counts are
+ * scaled down under ThreadSanitizer (the interleavings, not the volume, are
+ * the point). AddressSanitizer keeps them (its leak check wants the volume). */
+#if defined(__SANITIZE_THREAD__)
+#define CHECK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CHECK_TSAN 1
+#endif
+#endif
+#ifdef CHECK_TSAN
+#define SCALED(n) ((n) / 20 > 0 ? (n) / 20 : 1)
+#else
+#define SCALED(n) (n)
+#endif
+
 #define CHECK(cond)                                                                  \
     do {                                                                             \
         if (!(cond)) {                                                               \

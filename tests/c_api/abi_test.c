@@ -308,6 +308,7 @@ static void test_zero_size(void) {
 static pthread_mutex_t c_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int other_ran;
 static atomic_int in_region;
+static atomic_int c_locked;
 
 static void other_goroutine(void* arg) {
     (void)arg;
@@ -315,10 +316,12 @@ static void other_goroutine(void* arg) {
     atomic_store(&other_ran, 1);
 }
 
-static void* unlock_after_other(void* arg) {
+static void* hold_until_other_ran(void* arg) {
     (void)arg;
-    /* The lock is released only once the other goroutine has run: on 1 P
+    /* A C library's lock, held until the other goroutine has run: on 1 P
      * that can only happen while the region has given its P away. */
+    pthread_mutex_lock(&c_lock);
+    atomic_store(&c_locked, 1);
     while (!atomic_load(&other_ran)) usleep(100);
     pthread_mutex_unlock(&c_lock);
     return NULL;
@@ -327,18 +330,13 @@ static void* unlock_after_other(void* arg) {
 static void region_goroutine(void* arg) {
     int* rc = arg;
     pthread_t th;
-    pthread_mutex_lock(&c_lock);
-    pthread_create(&th, NULL, unlock_after_other, NULL); /* it unlocks, not us */
+    atomic_store(&c_locked, 0);
+    pthread_create(&th, NULL, hold_until_other_ran, NULL);
+    while (!atomic_load(&c_locked)) usleep(100);
     CHECK_OK(gort_blocking_begin());
     atomic_store(&in_region, 1);
-    /* A wait on a C library's lock that another thread holds. */
-    pthread_mutex_t* m = &c_lock;
-    int64_t t0 = now_ns();
-    while (pthread_mutex_trylock(m) != 0) {
-        if (now_ns() - t0 > 5000000000LL) break;
-        usleep(200);
-    }
-    pthread_mutex_unlock(m);
+    pthread_mutex_lock(&c_lock); /* blocks until the other goroutine ran */
+    pthread_mutex_unlock(&c_lock);
     *rc = gort_blocking_end();
     pthread_join(th, NULL);
 }

@@ -12,12 +12,12 @@
 //   3. the callback function runs right here, on the thread's own stack, as
 //      gp (m->curg, Grunning): no context switch when it does not block.
 // For when it does block, g0 and gp swap places for the duration: g0 gets a
-// fresh context on gp's stack (below whatever gp has there: its cgocall's
-// frames), which runs the scheduler loop of a locked M (stoplockedm, then
-// execute gp again). So the scheduler never runs over the C frames, and
-// while the callback waits this thread hands its P on and sleeps: the
-// scheduler does not stall. The sanitizer identities (stack bounds, TSan
-// fiber) of the two contexts are swapped with them.
+// fresh context on the M's scheduler stack (schedStack, made with the M),
+// which runs the scheduler loop of a locked M (stoplockedm, then execute gp
+// again). So the scheduler never runs over the C frames nor over what is
+// left of gp's own stack, and while the callback waits this thread hands
+// its P on and sleeps: the scheduler does not stall. gp takes the thread's
+// sanitizer identity (stack bounds, TSan fiber), g0 the scheduler stack's.
 //
 // When the function returns, gp goes back into the system call (entersyscall:
 // its P stays reserved for it, in Psyscall, so the next callback or the end
@@ -38,9 +38,9 @@ namespace gort {
 
 namespace {
 
-// Space left between a goroutine's suspended frames and the scheduler
-// context made below them.
-constexpr size_t kGap = 512;
+// The scheduler stack of a callback (rounded up to the default stack size,
+// so it comes from the pooled arenas; committed lazily).
+constexpr size_t kSchedStackSize = 64 * 1024;
 
 // nestedSchedule is the scheduler context g0 gets on gp's stack during a
 // callback: entered only when gp blocks, it schedules gp (locked to this M)
@@ -66,25 +66,45 @@ void runCallback(G* gp, GoFunc fn, void* arg) {
 
 }  // namespace
 
+void mallocSchedStack(M* m) {
+    if (m->schedStack) return;
+    m->schedStack = stackalloc(stackRoundSize(kSchedStackSize));
+    if (!m->schedStack) throwOOM("an M's scheduler stack", kSchedStackSize);
+    ctxSetStack(&m->schedctx, reinterpret_cast<void*>(m->schedStack.lo), m->schedStack.size());
+}
+
+void mfreeSchedStack(M* m) {
+    if (!m->schedStack) return;
+    stackfree(m->schedStack);
+    m->schedStack = Stack{};
+    ctxDestroy(&m->schedctx);
+}
+
 int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     G* gp = m->curg;
     G* g0 = m->g0;
     bool countG = gp->system;  // an extra M's goroutine counts only meanwhile
     // What the callback changes, restored when it is done.
-    fcontext_t outerG0 = g0->ctx.fctx;
+    Context outerG0 = g0->ctx;
+    Context outerGp = gp->ctx;
     bool wasIncgo = m->incgo;
     G* outerMain = isMain ? sched.maing.load(std::memory_order_relaxed) : nullptr;
 
     // The first level swaps g0 and gp. A nested callback (C called from a
     // callback calls back) finds them swapped: gp already runs on this
-    // stack, and g0's scheduler context on gp's stack serves it as is (gp's
-    // own stack has not grown meanwhile).
+    // stack, and g0's scheduler context on the scheduler stack serves it as
+    // is.
     bool first = !gp->onNativeStack;
     if (first) {
-        char* top = gp->syscallctx != nullptr ? static_cast<char*>(gp->syscallctx) - kGap
-                                              : reinterpret_cast<char*>(gp->stack.hi);
-        g0->ctx.fctx = ctxMakeAt(top, nestedSchedule);
-        ctxSwapIdentity(&g0->ctx, &gp->ctx);
+        if (!m->schedStack) fatal("cgocallback: M has no scheduler stack");
+        // gp runs on the thread's stack, under the thread's identity...
+        gp->ctx.stackLo = g0->ctx.stackLo;
+        gp->ctx.stackSize = g0->ctx.stackSize;
+        gp->ctx.tsanFiber = g0->ctx.tsanFiber;
+        gp->ctx.asanFakeStack = nullptr;
+        // ...and g0, should gp block, on the scheduler stack.
+        g0->ctx = m->schedctx;
+        g0->ctx.fctx = ctxMakeAt(reinterpret_cast<void*>(m->schedStack.hi), nestedSchedule);
         gp->onNativeStack = true;
     }
     m->incgo = false;
@@ -127,9 +147,12 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         gp->lockedm = nullptr;
     }
     if (first) {
-        ctxSwapIdentity(&g0->ctx, &gp->ctx);
+        gp->ctx.stackLo = outerGp.stackLo;
+        gp->ctx.stackSize = outerGp.stackSize;
+        gp->ctx.tsanFiber = outerGp.tsanFiber;
+        gp->ctx.asanFakeStack = outerGp.asanFakeStack;
         gp->onNativeStack = false;
-        g0->ctx.fctx = outerG0;
+        g0->ctx = outerG0;
     }
     m->incgo = wasIncgo;
     return kOK;
@@ -149,6 +172,10 @@ int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
     if (m != nullptr && !m->isExtra && !m->incgo) return kENOTGOROUTINE;
     bool fresh = m == nullptr;
     if (fresh) m = needm(opts.keepM);
+    // The main goroutine runs on this thread's stack: an overflow there is
+    // reported as one (needm itself may not find the bounds: it must not
+    // allocate).
+    if (opts.main && m->stackLo == 0) mrecordStack(m);
     int rc = cgocallback(m, fn, arg, opts.main);
     if (fresh && !m->bound) dropm(m);
     return rc;

@@ -90,14 +90,6 @@ inline void ctxDestroy(Context* c) {
     c->fctx = nullptr;
 }
 
-// ctxSwapIdentity exchanges the sanitizer identities of two contexts (a
-// callback's goroutine and g0 swap stacks, runtime/cgocallback.cpp).
-inline void ctxSwapIdentity(Context* a, Context* b) {
-    std::swap(a->stackLo, b->stackLo);
-    std::swap(a->stackSize, b->stackSize);
-    std::swap(a->tsanFiber, b->tsanFiber);
-    std::swap(a->asanFakeStack, b->asanFakeStack);
-}
 
 // ctxJump suspends the running context `from` and resumes `to` at fctx
 // (to->fctx unless given), passing data. fromExits: `from` will never be

@@ -2,23 +2,38 @@
 // extra-M list, and Go 1.21's binding of an extra M to its C thread).
 //
 // A thread created by C, or the application's main thread, has no M. To run
-// goroutine code there, needm gives it one: a spare from the pool, which
-// always keeps one ready (as Go's newextram does; and allocating one needs
-// no M or thread here, so entering never waits for anything). Each extra M owns one goroutine of
-// its own, which runs the thread's callbacks; between callbacks it sits in a system call (Gsyscall)
-// and does not count as a user goroutine.
+// goroutine code there, needm gives it one from a pool of spares. Everything
+// a thread needs is made with the M (its goroutine, the scheduler stack of
+// its callbacks, its alternate signal stack), so needm allocates nothing
+// while the pool has a spare: a callback may come from a signal handler
+// (golang/go#15994). When needm takes the last spare it asks sysmon for a
+// new one (Go's needextram: made later, in a thread that may allocate);
+// only if the pool is empty does needm allocate one itself. dropm puts an M
+// back, or frees it beyond kMaxPooled spares: a burst of threads does not
+// leave a pool the size of the burst, and each racing needm makes at most
+// its own M. Extra Ms do not count toward the thread limit (golang/go#60004).
 //
-// Binding (golang/go#51676): with bind, the M stays with the thread until
-// the thread exits: a pthread key holds it, and the key's destructor, run
-// at thread exit, gives back the P the thread may still reserve and returns
-// the M to the pool (dropm). Repeated callbacks from one thread therefore
-// cost no M lookup at all.
+// Each extra M owns one goroutine of its own, which runs the thread's
+// callbacks; between callbacks it sits in a system call (Gsyscall) and does
+// not count as a user goroutine.
 //
-// Shutdown frees pooled extra Ms, but cannot reach into the threads that
-// hold bound ones: those are reset and parked on a list that survives the
-// runtime (the graveyard), marked with the old runtimeGen. If the thread
-// enters a later runtime, validm revives its M; if it never does, the M
-// stays reachable on that list.
+// Binding (golang/go#51676): the M stays with the thread until the thread
+// exits: a pthread key holds it, and the key's destructor, run at thread
+// exit, gives back the P the thread may still reserve and returns the M to
+// the pool. Repeated callbacks from one thread therefore cost no M lookup.
+// The key lives as long as the library (deleted when it is unloaded), so the
+// destructor runs whatever runtime the M belongs to:
+//   - the running one: it goes through the call gate (shutdown cannot tear
+//     down meanwhile) and drops the M;
+//   - a runtime shut down since: shutdown could not reach into the thread,
+//     so it reset the M and parked it on a list that survives the runtime
+//     (the graveyard, marked with the old runtimeGen), where the thread
+//     would find it again if it called back into a later runtime (validm);
+//     the destructor frees it from there;
+//   - one shutting down right now (the gate is closed): under the
+//     graveyard's lock it either frees the M from the graveyard or, if
+//     teardown has not reached it yet, marks it so that teardown frees it
+//     instead of parking it.
 //
 // Signals are blocked while an M is bound or released, so a signal handler
 // that calls back into the runtime cannot interrupt needm or dropm halfway
@@ -39,6 +54,8 @@ std::atomic<uint64_t> runtimeGen{0};
 
 namespace {
 
+constexpr int32_t kMaxPooled = 8;  // spare extra Ms kept beyond those in use
+
 // Bound Ms whose runtime was shut down (see the top of the file).
 struct Graveyard {
     Mutex lock;
@@ -47,6 +64,23 @@ struct Graveyard {
 Graveyard& graveyard() {
     static NoDestructor<Graveyard> g;
     return *g;
+}
+
+// The key that binds an extra M to its thread: made once, deleted when the
+// library is unloaded (then no destructor of ours may run any more).
+pthread_key_t extraKey;
+bool extraKeyValid = false;
+pthread_once_t extraKeyOnce = PTHREAD_ONCE_INIT;
+
+void extraMExit(void* v);
+
+void makeExtraKey() {
+    extraKeyValid = pthread_key_create(&extraKey, extraMExit) == 0;
+}
+
+__attribute__((destructor)) void deleteExtraKey() {
+    if (extraKeyValid) pthread_key_delete(extraKey);
+    extraKeyValid = false;
 }
 
 // BlockSignals blocks every signal for its lifetime.
@@ -64,15 +98,12 @@ class BlockSignals {
 };
 
 // newExtraG makes an extra M's own goroutine: in a system call, not
-// counted, with a stack for its callbacks.
+// counted. It runs on its thread's own stack (cgocallback.cpp), so it needs
+// no stack of its own.
 G* newExtraG() {
     G* gp = rtnew<G>();
     gp->system = true;
     gp->goid = goidalloc(nullptr);
-    gp->stackSize = stackRoundSize(0);
-    gp->stack = stackalloc(gp->stackSize);
-    if (!gp->stack) throwOOM("an extra M's goroutine stack", gp->stackSize);
-    ctxSetStack(&gp->ctx, reinterpret_cast<void*>(gp->stack.lo), gp->stack.size());
     gp->atomicstatus.store(Gsyscall, std::memory_order_relaxed);
     allgadd(gp);
     return gp;
@@ -81,7 +112,6 @@ G* newExtraG() {
 void freeExtraG(G* gp) {
     if (gp == nullptr) return;
     allgremove(gp);
-    stackfree(gp->stack);
     ctxDestroy(&gp->ctx);
     rtdelete(gp->timer);
     rtdelete(gp);
@@ -96,52 +126,112 @@ M* oneNewExtraM() {
     m->origin = MOrigin::foreign;
     m->sigmask = initSigmask;
     m->curg = newExtraG();
+    mallocSchedStack(m);
+    mallocSignalStack(m);
     mcommoninit(m);
     return m;
 }
 
-// extramPut adds m to the pool of spare extra Ms.
+// freeExtraM frees an extra M of the running runtime that no thread holds.
+void freeExtraM(M* m) {
+    {
+        LockGuard g(sched.lock);
+        allmRemove(m);
+    }
+    freeExtraG(m->curg);
+    freeSignalStack(m);
+    mfree(m);
+}
+
+// extramPut returns m to the pool of spares, or frees it when the pool is
+// full.
 void extramPut(M* m) {
-    LockGuard g(sched.extraLock);
-    m->schedlink = sched.extram;
-    sched.extram = m;
-    sched.extraMCount++;
+    {
+        LockGuard g(sched.extraLock);
+        if (sched.extraMCount.load(std::memory_order_relaxed) < kMaxPooled) {
+            m->schedlink = sched.extram;
+            sched.extram = m;
+            sched.extraMCount.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    freeExtraM(m);
+}
+
+// graveyardRemove takes m off the graveyard; false if it is not there.
+bool graveyardRemove(Graveyard& gy, M* m) {
+    M** link = &gy.head;
+    while (*link != nullptr && *link != m) link = &(*link)->schedlink;
+    if (*link != m) return false;
+    *link = m->schedlink;
+    m->schedlink = nullptr;
+    return true;
 }
 
 // extraMExit is the pthread key destructor: the thread is exiting.
 void extraMExit(void* v) {
     auto* m = static_cast<M*>(v);
-    if (m->gen != runtimeGen.load(std::memory_order_acquire)) return;  // an older runtime's
     BlockSignals b;
-    // TLS may already be torn down: use the key's value, not getm().
-    setm(m);
-    m->bound = false;
-    dropm(m);
+    CallGate gate;
+    if (callEnter(&gate) == kOK) {
+        if (m->gen == runtimeGen.load(std::memory_order_acquire)) {
+            // The running runtime's: drop it. (TLS may already be torn down:
+            // the key's value is the M.)
+            setm(m);
+            m->bound = false;
+            dropm(m);
+            callExit(gate);
+            return;
+        }
+        callExit(gate);
+    }
+    // A runtime shut down since, or shutting down now.
+    Graveyard& gy = graveyard();
+    LockGuard g(gy.lock);
+    if (graveyardRemove(gy, m)) {
+        freeSignalStack(m);
+        mfree(m);  // its goroutine went with its runtime
+    } else {
+        m->threadGone.store(true, std::memory_order_release);  // teardown frees it
+    }
 }
 
 }  // namespace
 
 void extramInit() {
-    sched.extraKeyValid = pthread_key_create(&sched.extraKey, extraMExit) == 0;
+    pthread_once(&extraKeyOnce, makeExtraKey);
     extramPut(oneNewExtraM());  // the first spare (Go's newextram at start)
+}
+
+void extramReplenish() {
+    if (!sched.needExtraM.exchange(false, std::memory_order_acq_rel)) return;
+    bool empty;
+    {
+        LockGuard g(sched.extraLock);
+        empty = sched.extram == nullptr;
+    }
+    if (empty) extramPut(oneNewExtraM());
 }
 
 M* needm(bool bind) {
     BlockSignals b;
     M* m;
-    bool empty;
     {
         LockGuard g(sched.extraLock);
         m = sched.extram;
         if (m != nullptr) {
             sched.extram = m->schedlink;
-            sched.extraMCount--;
+            sched.extraMCount.fetch_sub(1, std::memory_order_relaxed);
         }
-        empty = sched.extram == nullptr;
     }
-    if (m == nullptr) m = oneNewExtraM();
-    // Keep a spare ready for the next thread (Go's needextram/newextram).
-    if (empty) extramPut(oneNewExtraM());
+    if (m == nullptr) {
+        m = oneNewExtraM();  // the pool ran dry: this thread makes its own
+    } else if (sched.extraMCount.load(std::memory_order_relaxed) == 0) {
+        // Took the last spare: sysmon makes the next (needm itself must not
+        // allocate: it may run in a signal handler).
+        sched.needExtraM.store(true, std::memory_order_release);
+        wakeSysmon();
+    }
     m->schedlink = nullptr;
     sched.extraMInUse.fetch_add(1, std::memory_order_relaxed);
     stats().foreignThreadsBound.fetch_add(1, std::memory_order_relaxed);
@@ -149,19 +239,20 @@ M* needm(bool bind) {
     // Like minit, but the thread's signal mask is its owner's: leave it.
     m->procid = pid_t(syscall(SYS_gettid));
     minitSignalStack(m);
-    minitG0(m);
-    m->bound = bind && sched.extraKeyValid && pthread_setspecific(sched.extraKey, m) == 0;
+    ctxAdoptThread(&m->g0->ctx);
+    m->bound = bind && extraKeyValid && pthread_setspecific(extraKey, m) == 0;
     return m;
 }
 
 void dropm(M* m) {
     BlockSignals b;
     handoffOldp(m);  // the P its last callback left reserved
-    if (m->bound && sched.extraKeyValid) pthread_setspecific(sched.extraKey, nullptr);
+    if (m->bound && extraKeyValid) pthread_setspecific(extraKey, nullptr);
     m->bound = false;
     unminitSignalStack(m);
     setm(nullptr);
     m->procid = 0;
+    m->stackLo = m->stackHi = 0;
     sched.extraMInUse.fetch_sub(1, std::memory_order_relaxed);
     extramPut(m);
 }
@@ -174,11 +265,8 @@ M* validm() {
     {
         Graveyard& gy = graveyard();
         LockGuard g(gy.lock);
-        M** link = &gy.head;
-        while (*link != nullptr && *link != m) link = &(*link)->schedlink;
-        if (*link == m) *link = m->schedlink;
+        graveyardRemove(gy, m);
     }
-    m->schedlink = nullptr;
     m->p = m->nextp = m->oldp = nullptr;
     m->lockedg = nullptr;
     m->lockedExt = m->lockedInt = 0;
@@ -187,11 +275,10 @@ M* validm() {
     m->exitThread = false;
     m->pendingg = nullptr;
     m->park.clear();
-    freeExtraG(m->curg);
     m->curg = newExtraG();
     mcommoninit(m);
     sched.extraMInUse.fetch_add(1, std::memory_order_relaxed);
-    m->bound = sched.extraKeyValid && pthread_setspecific(sched.extraKey, m) == 0;
+    m->bound = extraKeyValid && pthread_setspecific(extraKey, m) == 0;
     return m;
 }
 
@@ -200,16 +287,12 @@ void extramFreeAll() {
         LockGuard g(sched.extraLock);
         while (M* m = sched.extram) {
             sched.extram = m->schedlink;
-            {
-                LockGuard g2(sched.lock);
-                allmRemove(m);
-            }
-            freeExtraG(m->curg);
-            mfree(m);
+            freeExtraM(m);
         }
         sched.extraMCount = 0;
     }
-    // Ms still bound to threads: their threads may enter a later runtime.
+    // Ms still bound to threads: their threads may enter a later runtime
+    // (or exit: their key's destructor frees them then).
     Graveyard& gy = graveyard();
     LockGuard g(sched.lock);
     LockGuard g2(gy.lock);
@@ -221,13 +304,16 @@ void extramFreeAll() {
             m->p = nullptr;
             freeExtraG(m->curg);  // revival gives it a new one
             m->curg = nullptr;
-            m->schedlink = gy.head;
-            gy.head = m;
+            if (m->threadGone.load(std::memory_order_acquire)) {
+                freeSignalStack(m);
+                mfree(m);  // its thread exited meanwhile
+            } else {
+                m->schedlink = gy.head;
+                gy.head = m;
+            }
         }
         m = next;
     }
-    if (sched.extraKeyValid) pthread_key_delete(sched.extraKey);
-    sched.extraKeyValid = false;
 }
 
 }  // namespace gort

@@ -137,11 +137,17 @@ struct M {
     // Leave schedule(): to end the thread (mexit), or, on a thread the
     // runtime does not own, to return to its caller.
     bool exitThread = false;
-    void* sigaltstack = nullptr;         // alternate signal stack we installed
-    uintptr_t stackLo = 0, stackHi = 0;  // the thread's own stack (overflow reports)
-    void* g0sp0 = nullptr;               // g0's frame where the thread entered the runtime
-    Context cgoctx;                      // the persistent C context (cgocall.cpp)
-    bool cgoctxChecked = false;          // whether the thread's stack allows one
+    void* sigaltstack = nullptr;          // alternate signal stack memory (with the M)
+    bool sigaltstackInstalled = false;    // ours is the thread's alternate stack now
+    std::atomic<bool> threadGone{false};  // a bound extra M's thread exited during teardown
+    uintptr_t stackLo = 0, stackHi = 0;   // the thread's own stack (overflow reports)
+    void* g0sp0 = nullptr;                // g0's frame where the thread entered the runtime
+    Context cgoctx;                       // the persistent C context (cgocall.cpp)
+    bool cgoctxChecked = false;           // whether the thread's stack allows one
+    // The scheduler's stack while a callback runs on the thread's own stack
+    // (cgocallback.cpp): made with the M, so no callback allocates one.
+    Stack schedStack;
+    Context schedctx;
 
     // Switch bookkeeping: the G that switched away from this M's thread and
     // what to do with it once its context is saved (Go's mcall function).
@@ -275,8 +281,8 @@ struct Sched {
     M* extram = nullptr;                  // pooled, not bound to a thread
     std::atomic<int32_t> extraMCount{0};  // written under extraLock; checkdead reads it
     std::atomic<int32_t> extraMInUse{0};  // extra Ms held by threads
-    pthread_key_t extraKey{};             // binds an extra M to its thread
-    bool extraKeyValid = false;
+    std::atomic<bool> needExtraM{false};  // the pool ran dry: sysmon makes a spare
+    int64_t nextram = 0;                  // extra Ms in allm (sched.lock; not in the thread limit)
 
     // Kernel ids of the threads that ran mexit (under sched.lock): shutdown
     // waits for every one to be gone from the kernel, so no thread still

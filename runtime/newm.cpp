@@ -39,6 +39,7 @@
 #include "runtime/proc.h"
 #include "runtime/signals.h"
 #include "runtime/stats.h"
+#include "runtime/testhooks.h"
 
 namespace gort {
 
@@ -52,13 +53,15 @@ namespace {
 constexpr int kCreateTries = 20;
 constexpr int32_t kIdleReserve = 2;  // idle Ms kept ready while locked threads exit
 
+// mcount counts the Ms toward the thread limit: not those of C threads.
 int64_t mcount() {
-    return sched.mnext - sched.nmfreed;
+    return sched.mnext - sched.nmfreed - sched.nextram;
 }
 
 void checkmcount() {
-    if (mcount() > kMaxMCount) {
-        printerr("runtime: program exceeds %lld-thread limit", (long long)kMaxMCount);
+    int64_t limit = maxMCount.load(std::memory_order_relaxed);
+    if (mcount() > limit) {
+        printerr("runtime: program exceeds %lld-thread limit", (long long)limit);
         fatal("thread exhaustion");
     }
 }
@@ -93,6 +96,7 @@ int withRetry(F create) {
 // newosprocFault makes the next N native thread creations fail with the
 // given errno (tests of the failure path; see runtime/testhooks.h).
 std::atomic<int32_t> newosprocFaults{0};
+std::atomic<int64_t> maxMCount{kMaxMCount};
 std::atomic<int32_t> newosprocFaultErrno{EAGAIN};
 
 namespace {
@@ -205,6 +209,7 @@ void allmRemove(M* m) {
         prev->alllink = m->alllink;
     }
     sched.nmfreed++;
+    if (m->isExtra) sched.nextram--;
     // Its counters live on in the totals.
     sched.ncgocallDead.fetch_add(m->ncgocall.load(std::memory_order_relaxed),
                                  std::memory_order_relaxed);
@@ -222,7 +227,11 @@ void mcommoninit(M* m) {
     m->gen = runtimeGen.load(std::memory_order_relaxed);
     LockGuard g(sched.lock);
     m->id = sched.mnext++;
-    if (!m->isExtra) checkmcount();
+    if (m->isExtra) {
+        sched.nextram++;
+    } else {
+        checkmcount();
+    }
     m->fastrand = uint64_t(m->id + 1) * 0x9E3779B97F4A7C15ULL ^ uint64_t(nanotime());
     if (m->fastrand == 0) m->fastrand = 1;
     m->alllink = sched.allm.load(std::memory_order_relaxed);
@@ -242,6 +251,7 @@ M* allocm(P* p, void (*fn)()) {
 }
 
 void mfree(M* m) {
+    mfreeSchedStack(m);
     rtdelete(m->g0);
     rtdelete(m);
 }
@@ -303,6 +313,7 @@ void mstart(M* m) {
     minit(m);
     if (m->mstartfn != nullptr) m->mstartfn();
     if (!m->isTemplate && !m->isSysmon) {
+        mallocSchedStack(m);  // a worker may run callbacks (C it calls calls back)
         if (P* p = m->nextp) {
             m->nextp = nullptr;
             acquirep(m, p);
@@ -364,8 +375,13 @@ void minit(M* m) {
 }
 
 void minitG0(M* m) {
+    mrecordStack(m);
+    ctxAdoptThread(&m->g0->ctx);
+}
+
+void mrecordStack(M* m) {
     // The thread's stack bounds, for the overflow report (on the main
-    // thread this reads /proc/self/maps: once per thread that binds an M).
+    // thread glibc reads /proc/self/maps for them).
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void* addr = nullptr;
@@ -375,11 +391,11 @@ void minitG0(M* m) {
         m->stackHi = m->stackLo + size;
         pthread_attr_destroy(&attr);
     }
-    ctxAdoptThread(&m->g0->ctx);
 }
 
 void unminit(M* m) {
     unminitSignalStack(m);
+    freeSignalStack(m);
 }
 
 // ---- the template thread ------------------------------------------------------------

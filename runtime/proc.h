@@ -122,8 +122,10 @@ void mexit(M* m);
 int startTemplateThread();
 void wakeTemplateThread();
 void minit(M* m);
-// minitG0 makes g0 describe the calling thread's own stack.
+// minitG0 makes g0 describe the calling thread's own stack. mrecordStack
+// records the stack's bounds (for the overflow report; it may allocate).
 void minitG0(M* m);
+void mrecordStack(M* m);
 void unminit(M* m);
 void mcommoninit(M* m);
 // allmRemove takes m out of allm, counting it freed (sched.lock held).
@@ -148,6 +150,11 @@ void startlockedm(M* m, G* gp);
 // cgocall, or an extra M's own goroutine. Returns when fn returns; fn may
 // block, spawn and use every primitive meanwhile.
 int cgocallback(M* m, GoFunc fn, void* arg, bool isMain);
+// mallocSchedStack gives m the stack its scheduler uses during callbacks
+// (before any callback can reach the M: a callback may run in a signal
+// handler, where nothing may be allocated); mfreeSchedStack frees it.
+void mallocSchedStack(M* m);
+void mfreeSchedStack(M* m);
 // needm binds an extra M to the calling thread (bind: until the thread
 // exits, through a pthread key); dropm releases it.
 M* needm(bool bind);
@@ -157,6 +164,8 @@ void dropm(M* m);
 M* validm();
 void extramInit();
 void extramFreeAll();
+// extramReplenish makes a spare extra M if needm took the last (sysmon).
+void extramReplenish();
 // runtimeGen counts inits: Ms record the generation they belong to.
 extern std::atomic<uint64_t> runtimeGen;
 

@@ -64,6 +64,10 @@ void faultHandler(int sig, siginfo_t* info, void* uctx) {
     if (gp != nullptr && stackGuardContains(gp->stack, addr)) {
         reportOverflow(gp, "goroutine stack", gp->stack.lo, gp->stack.hi, addr);
     }
+    if (m != nullptr && stackGuardContains(m->schedStack, addr)) {
+        reportOverflow(nullptr, "scheduler stack (during a callback)", m->schedStack.lo,
+                       m->schedStack.hi, addr);
+    }
     // The thread's own stack: gort_run_main's goroutine and callbacks run
     // there, and so does C code called through gort_cgocall.
     if (m != nullptr && m->stackLo != 0 && addr < m->stackLo + kPageSize &&
@@ -94,31 +98,34 @@ void resetsig() {
     installed = false;
 }
 
+void mallocSignalStack(M* m) {
+    if (m->sigaltstack == nullptr) m->sigaltstack = rtalloc(kSigStackSize, "a signal stack");
+}
+
+void freeSignalStack(M* m) {
+    free(m->sigaltstack);
+    m->sigaltstack = nullptr;
+}
+
 void minitSignalStack(M* m) {
-    // A C thread may have an alternate stack of its own: adopt it. A new
+    // A C thread may have an alternate stack of its own: keep it. A new
     // pthread starts without one (Linux clears it on clone), so the runtime's
     // own threads skip the question.
     stack_t cur;
     if (m->isExtra && sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;
-    void* mem = malloc(kSigStackSize);
-    if (mem == nullptr) return;
+    mallocSignalStack(m);
     stack_t ss{};
-    ss.ss_sp = mem;
+    ss.ss_sp = m->sigaltstack;
     ss.ss_size = kSigStackSize;
-    if (sigaltstack(&ss, nullptr) != 0) {
-        free(mem);
-        return;
-    }
-    m->sigaltstack = mem;
+    m->sigaltstackInstalled = sigaltstack(&ss, nullptr) == 0;
 }
 
 void unminitSignalStack(M* m) {
-    if (m->sigaltstack == nullptr) return;
+    if (!m->sigaltstackInstalled) return;
     stack_t ss{};
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, nullptr);
-    free(m->sigaltstack);
-    m->sigaltstack = nullptr;
+    m->sigaltstackInstalled = false;
 }
 
 }  // namespace gort

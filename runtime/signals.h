@@ -18,9 +18,13 @@ struct M;
 void initsig();
 void resetsig();
 
-// minitSignalStack gives the calling thread an alternate signal stack unless
-// it already has one (a C thread's own is adopted); unminitSignalStack
-// removes the one it installed.
+// mallocSignalStack gives m the memory of an alternate signal stack (with
+// the M: a thread that binds one may be in a signal handler, where nothing
+// may be allocated); freeSignalStack frees it. minitSignalStack makes it the
+// calling thread's alternate stack unless the thread has one already (a C
+// thread's own is kept); unminitSignalStack removes ours again.
+void mallocSignalStack(M* m);
+void freeSignalStack(M* m);
 void minitSignalStack(M* m);
 void unminitSignalStack(M* m);
 

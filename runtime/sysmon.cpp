@@ -138,6 +138,7 @@ void sysmon() {
             }
         }
         if (sched.sysmonFast.exchange(false, std::memory_order_acq_rel)) idle = 0;
+        extramReplenish();  // a spare for the next C thread (needm took the last)
         if (idle == 0) {
             delay = kSysmonTickUs;
         } else if (idle > 50 && delay < kMaxDelayUs) {

@@ -12,4 +12,7 @@ namespace gort {
 extern std::atomic<int32_t> newosprocFaults;
 extern std::atomic<int32_t> newosprocFaultErrno;
 
+// The thread limit (Go's debug.SetMaxThreads); kMaxMCount by default.
+extern std::atomic<int64_t> maxMCount;
+
 }  // namespace gort

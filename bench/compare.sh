@@ -8,6 +8,7 @@
 #   bench/compare.sh [--scale] [--plot out.png]
 #     --scale         also the scale run (bench/scale.sh), with Go's W1 at the
 #                     same sizes when the anchors exist
+#     --scale-only    the scale run alone (with Go's W1)
 #     --plot FILE     draw the table: one panel per workload, every row as the
 #                     ratio to the best peer, log scale (python3-matplotlib;
 #                     installed with apt-get when missing and run as root)
@@ -15,7 +16,8 @@
 # matches W10-W12, so write 'W1$'), REPS (rounds, a fresh process per program
 # per round; medians are reported; default 7), BUILD_DIR (default build),
 # ANCHORS (default ../shared/anchors), W12_SECONDS (idle-cost interval,
-# default 10; W12 runs in the first round only), SCALE_REPS (default 1).
+# default 10; W12 runs in the first round only), SCALE_REPS (default 1) and
+# SCALE_STAT (median or best, for both sides; see bench/scale.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -32,6 +34,7 @@ PLOT=
 while [[ $# -gt 0 ]]; do
     case $1 in
         --scale) SCALE=1 ;;
+        --scale-only) SCALE=2 ;;
         --plot)
             [[ $# -ge 2 ]] || { echo "--plot needs a file name" >&2; exit 2; }
             PLOT=$2
@@ -113,7 +116,9 @@ AONLY=$ONLY
 # Each round runs gort's programs and then one round of the anchors, so both
 # sides see the same machine load (the machine is shared); the medians are
 # taken over the rounds on both sides.
-for ((r = 1; r <= REPS; r++)); do
+MAIN_REPS=$REPS
+[[ $SCALE == 2 ]] && MAIN_REPS=0
+for ((r = 1; r <= MAIN_REPS; r++)); do
     echo "# gort round $r/$REPS ($(date +%T))" >&2
     one_round "$r"
     if [[ $HAVE_ANCHORS == 1 ]]; then
@@ -125,17 +130,20 @@ for ((r = 1; r <= REPS; r++)); do
     fi
 done
 
-if [[ -n $PLOT ]]; then
+if [[ $SCALE == 2 ]]; then
+    :
+elif [[ -n $PLOT ]]; then
     "$PY" "$ROOT/bench/report.py" table "$OURS" "$THEIRS" --plot "$PLOT"
 else
     "$PY" "$ROOT/bench/report.py" table "$OURS" "$THEIRS"
 fi
 
-if [[ $SCALE == 1 ]]; then
+if [[ $SCALE != 0 ]]; then
     echo
     SCALED=$WORK/scale.txt GOSCALED=$WORK/goscale.txt
     : >"$GOSCALED"
-    BUILD_DIR=$BUILD_DIR REPS=${SCALE_REPS:-1} ONLY=$ONLY bash "$ROOT/bench/scale.sh" >"$SCALED"
+    BUILD_DIR=$BUILD_DIR REPS=${SCALE_REPS:-1} STAT=${SCALE_STAT:-median} ONLY=$ONLY \
+        bash "$ROOT/bench/scale.sh" >"$SCALED"
     if [[ $HAVE_ANCHORS == 1 && W1 =~ $ONLY ]] && command -v go >/dev/null; then
         # The anchors' W1 program at the scale run's sizes (as run.sh's W1_N
         # would; built alone, in GOPATH mode with throw-away caches).
@@ -151,5 +159,5 @@ if [[ $SCALE == 1 ]]; then
             done
         done
     fi
-    "$PY" "$ROOT/bench/report.py" scale "$SCALED" "$GOSCALED"
+    "$PY" "$ROOT/bench/report.py" scale "$SCALED" "$GOSCALED" "${SCALE_STAT:-median}"
 fi

@@ -1,7 +1,7 @@
 """bench/compare.sh's report: gort's rows beside their peers.
 
     report.py table OURS THEIRS [--plot out.png]
-    report.py scale OURS [THEIRS]
+    report.py scale OURS [THEIRS [median|best]]
 
 OURS and THEIRS hold raw `workload impl value unit` samples of gort and of
 the anchors (../shared/anchors/run.sh), several rounds each: medians are
@@ -9,8 +9,9 @@ used, and their spread goes to stderr. `table` prints every row of both, then on
 row with its peers and the ratios; --plot draws one panel per workload with
 every gort row and every peer as the ratio to the best peer at the same
 thread count (log scale; plain C rows are drawn as limits, not peers).
-`scale` prints the scale run's rows grouped by workload, each size as a
-ratio to the smallest. Needs only the standard library (and
+`scale` prints the scale run's rows (OURS: already aggregated by
+bench/scale.sh; THEIRS: Go's raw samples, aggregated the same way) grouped
+by workload, each size as a ratio to the smallest. Needs only the standard library (and
 python3-matplotlib for --plot).
 """
 
@@ -186,10 +187,16 @@ def plot(ours, theirs, path):
     print(f"# plot written to {path}", file=sys.stderr)
 
 
-def scale(ours_path, theirs_path=None):
+def best(unit, xs):
+    """The best sample: the highest rate, or the lowest cost."""
+    return max(xs) if unit.endswith("/s") else min(xs)
+
+
+def scale(ours_path, theirs_path=None, stat="median"):
     rows = read_samples(ours_path)
     if theirs_path:
-        rows.update(read_samples(theirs_path))
+        for (w, impl, unit), xs in read_all(theirs_path).items():
+            rows[(w, impl, unit)] = best(unit, xs) if stat == "best" else median(xs)
     for (w, impl, unit), v in rows.items():
         print(f"{w} {impl} {fmt(v)} {unit}")
     print()
@@ -216,8 +223,8 @@ def main(argv):
         elif len(argv) != 4:
             sys.exit(__doc__)
         table(argv[2], argv[3], plot_path)
-    elif len(argv) in (3, 4) and argv[1] == "scale":
-        scale(argv[2], argv[3] if len(argv) == 4 else None)
+    elif len(argv) in (3, 4, 5) and argv[1] == "scale":
+        scale(argv[2], argv[3] if len(argv) >= 4 else None, argv[4] if len(argv) == 5 else "median")
     else:
         sys.exit(__doc__)
 

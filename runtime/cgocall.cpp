@@ -121,6 +121,16 @@ fcontext_t cgoContext(M* m) {
     return ctxMakeAt(static_cast<char*>(m->g0->ctx.fctx) - kG0Gap, cgoOnce);
 }
 
+// ensureTemplateThread starts the template thread before a goroutine's
+// thread runs C code for the first time (while it is still clean): C code
+// may spawn goroutines, and a thread in C must not clone new Ms itself
+// (newm.cpp). cgo mode starts it at init; native mode here.
+GORT_ALWAYS_INLINE void ensureTemplateThread() {
+    if (GORT_UNLIKELY(sched.newmHandoff.haveTemplateThread.load(std::memory_order_relaxed) == 0)) {
+        startTemplateThread();
+    }
+}
+
 }  // namespace
 
 int cgocall(void (*fn)(void*), void* arg) {
@@ -134,6 +144,7 @@ int cgocall(void (*fn)(void*), void* arg) {
         return kOK;
     }
     m->ncgocall.store(m->ncgocall.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    ensureTemplateThread();
     entersyscall(m);
     m->incgo = true;
     CgoFrame f{fn, arg, nullptr, 0, gp, m};
@@ -167,6 +178,7 @@ int blockingBegin() {
         default:
             return kOK;
     }
+    ensureTemplateThread();
     gp->inBlocking = true;
     entersyscall(m);
     m->incgo = true;

@@ -90,7 +90,6 @@ inline void ctxDestroy(Context* c) {
     c->fctx = nullptr;
 }
 
-
 // ctxJump suspends the running context `from` and resumes `to` at fctx
 // (to->fctx unless given), passing data. fromExits: `from` will never be
 // resumed (ASan then drops its fake stack). Returns the transfer made by

@@ -24,17 +24,25 @@
 //   - no timer is pending on any P (a sleeping goroutine or a timer channel
 //     will wake someone);
 //   - no goroutine is runnable, running or in a system call, and the main
-//     goroutine is waiting.
+//     goroutine is waiting;
+//   - and last, no thread of the process is unknown to the runtime: a plain
+//     pthread the program made (it has no M yet) may still call in (send,
+//     close, gort_waitgroup_done), as Go under cgo does not report a
+//     deadlock a C thread could resolve. The threads are read off
+//     /proc/self/task and compared with the runtime's own (every M's
+//     thread, exited ones included) only when everything else says
+//     deadlock. While such a thread exists, sysmon keeps looking again
+//     (deadlockSuspect), backing off up to a second, so a deadlock that
+//     stays once the thread is gone is still reported.
 //
 // Lock order: checkdead holds sched.lock and takes only sched.allglock,
 // which is never held while taking sched.lock. Everything else it reads is
 // written under sched.lock or is atomic.
 //
-// Limits: a thread that never entered the runtime is invisible. The C ABI
-// gives every foreign thread an extra M (API.md), which counts; C++ code that
-// runs plain threads beside a main goroutine must do the same (or not set
-// RunOpts::main) if those threads will later wake goroutines.
 #include "runtime/deadlock.h"
+
+#include <dirent.h>
+#include <stdlib.h>
 
 #include "runtime/proc.h"
 
@@ -42,7 +50,42 @@ namespace gort {
 
 std::atomic<int32_t> nplainActive{0};
 
+std::atomic<bool> deadlockSuspect{false};
+
 namespace {
+
+// knownTid reports whether tid is a thread of the runtime (sched.lock held).
+bool knownTid(pid_t tid) {
+    for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+        if (__atomic_load_n(&m->procid, __ATOMIC_ACQUIRE) == tid) return true;
+    }
+    for (uint32_t i = 0; i < sched.nexitedTids; i++) {
+        if (sched.exitedTids[i] == tid) return true;
+    }
+    return false;
+}
+
+// foreignThreadExists reports whether the process has a thread the runtime
+// does not know (sched.lock held).
+bool foreignThreadExists() {
+    DIR* d = opendir("/proc/self/task");
+    if (d == nullptr) return true;  // cannot tell: assume one
+#if defined(GORT_TSAN)
+    int allowance = 1;  // ThreadSanitizer's own background thread
+#else
+    int allowance = 0;
+#endif
+    bool found = false;
+    while (struct dirent* e = readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        if (!knownTid(pid_t(atoi(e->d_name))) && --allowance < 0) {
+            found = true;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
 
 // mRunning counts the Ms that may be running code (sched.lock held).
 int64_t mRunning() {
@@ -100,6 +143,11 @@ void checkdead() {
     if (sched.extraMInUse.load(std::memory_order_acquire) > 1) return;
     if (timersPending()) return;
     if (maing->status() != Gwaiting || !allAsleep()) return;
+    if (foreignThreadExists()) {
+        // It may still resolve this: look again later (sysmon).
+        deadlockSuspect.store(true, std::memory_order_release);
+        return;
+    }
     fatal("all goroutines are asleep - deadlock!");
 }
 

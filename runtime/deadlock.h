@@ -18,6 +18,10 @@ void checkdead();
 // its taking a waiter off a queue and readying it as "everyone is asleep".
 extern std::atomic<int32_t> nplainActive;
 
+// deadlockSuspect: checkdead found everything asleep but a thread outside
+// the runtime that might still resolve it; sysmon keeps checking.
+extern std::atomic<bool> deadlockSuspect;
+
 class PlainThreadScope {
   public:
     explicit PlainThreadScope(bool plain) : on_(plain) {

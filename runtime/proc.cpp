@@ -673,17 +673,20 @@ void schedule(M* m) {
 namespace {
 
 // stealWork tries to steal a G from other Ps, in random order; the last
-// pass may also take a victim's runnext.
+// pass may also take a victim's runnext. Ps beyond GOMAXPROCS that are not
+// retired yet (their M has not reached a scheduling point) are victims too:
+// what is queued there must not wait for them.
 G* stealWork(M* m) {
     P* p = m->p;
     constexpr int kStealTries = 4;
     for (int i = 0; i < kStealTries; i++) {
         bool stealRunNextG = i == kStealTries - 1;
-        int32_t n = sched.gomaxprocs.load(std::memory_order_relaxed);
+        int32_t n = sched.nallp.load(std::memory_order_acquire);
         uint32_t start = fastrand(m);
         for (int32_t j = 0; j < n; j++) {
             P* p2 = sched.allp[(start + uint32_t(j)) % uint32_t(n)].load(std::memory_order_acquire);
-            if (p2 == p || p2->status.load(std::memory_order_relaxed) == Pidle) continue;
+            uint32_t st = p2->status.load(std::memory_order_relaxed);
+            if (p2 == p || st == Pidle || st == Pdead) continue;
             if (G* gp = runqsteal(p, p2, stealRunNextG)) return gp;
         }
     }
@@ -694,7 +697,7 @@ G* stealWork(M* m) {
 // made work for m's P.
 bool runDueTimers(M* m, int64_t now) {
     bool ran = false;
-    int32_t n = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int32_t n = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
         P* p2 = sched.allp[i].load(std::memory_order_acquire);
         int64_t w = p2->timer0When.load(std::memory_order_relaxed);
@@ -788,7 +791,7 @@ bool stopSpinning(M* m) {
 // queued between the M's last look and its pidleput must not be stranded:
 // Go's "delicate dance"); if there is work and an idle P, take the P back.
 bool reacquireForWork(M* m, bool wasSpinning) {
-    int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
+    int32_t n = sched.nallp.load(std::memory_order_acquire);
     bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
     for (int32_t i = 0; i < n && !work; i++) {
         work = !runqempty(sched.allp[i].load(std::memory_order_acquire));

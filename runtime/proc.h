@@ -207,6 +207,9 @@ int32_t procresize(int32_t nprocs, bool wake);
 // retireIfBeyondMaxprocs: the M owns p and p is now beyond GOMAXPROCS:
 // retire it. Returns true if p was retired (the M then has no P).
 bool retireIfBeyondMaxprocs(M* m);
+// retireSyscallP retires p, beyond GOMAXPROCS, from a system call (sysmon):
+// true if it did.
+bool retireSyscallP(P* p);
 void pfreeAll();
 
 // ---- system calls (syscall.cpp) -------------------------------------------

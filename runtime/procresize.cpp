@@ -114,6 +114,18 @@ bool retireIfBeyondMaxprocs(M* m) {
     return true;
 }
 
+bool retireSyscallP(P* p) {
+    {
+        LockGuard g(sched.lock);
+        if (p->id < sched.gomaxprocs.load(std::memory_order_relaxed)) return false;
+        if (!casPsyscall(p, Pidle)) return false;
+        pretire(p);
+    }
+    if (sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    wakeForMovedTimers();
+    return true;
+}
+
 void pfreeAll() {
     int32_t n = sched.nallp.load(std::memory_order_relaxed);
     for (int32_t i = 0; i < n; i++) {

@@ -2,6 +2,7 @@
 // handlers, and per-M alternate signal stacks (see signals.h).
 #include "runtime/signals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,26 +18,66 @@ constexpr size_t kSigStackSize = 64 * 1024;
 // How far below a thread stack's lowest address a fault still counts as an
 // overflow of it (the kernel's guard gap, frames that skip over it).
 constexpr uintptr_t kThreadGuard = 256 * 1024;
-
+// The host's handlers, as they were when gort installed its own.
 struct sigaction oldSegv, oldBus;
 bool installed = false;
 
-void chain(int sig, siginfo_t* info, void* uctx) {
-    struct sigaction* old = sig == SIGSEGV ? &oldSegv : &oldBus;
-    if (old->sa_flags & SA_SIGINFO) {
-        if (old->sa_sigaction != nullptr) {
-            old->sa_sigaction(sig, info, uctx);
-            return;
-        }
-    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-        old->sa_handler(sig);
-        return;
-    }
-    // Default action: reinstate it; returning re-executes the fault.
+void faultHandler(int sig, siginfo_t* info, void* uctx);
+
+struct sigaction* oldFor(int sig) {
+    return sig == SIGSEGV ? &oldSegv : &oldBus;
+}
+
+// raiseDefault takes the default action for sig now: for a fault signal,
+// the end of the process, with that signal (as Go does). The handler is
+// put back if the process survives (the signal was blocked elsewhere).
+void raiseDefault(int sig) {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, nullptr);
+    struct sigaction ours;
+    sigaction(sig, &dfl, &ours);
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    pthread_sigmask(SIG_UNBLOCK, &s, nullptr);
+    raise(sig);
+    sigaction(sig, &ours, nullptr);
+}
+
+// chain passes a fault that is not gort's to the handler the host had
+// installed before gort, with the host's semantics: its sa_mask (and the
+// signal, unless SA_NODEFER) blocked while it runs, SA_RESETHAND honoured
+// (the next such fault takes the default action), SIG_IGN and SIG_DFL as
+// the kernel would apply them.
+void chain(int sig, siginfo_t* info, void* uctx) {
+    struct sigaction* old = oldFor(sig);
+    bool siginfo = (old->sa_flags & SA_SIGINFO) != 0;
+    void (*handler)(int) = old->sa_handler;
+    void (*action)(int, siginfo_t*, void*) = old->sa_sigaction;
+    bool isFunction = siginfo ? action != nullptr : handler != SIG_DFL && handler != SIG_IGN;
+    if (!isFunction) {
+        // A fault the kernel raised cannot be ignored: returning would
+        // execute the faulting instruction again, forever. One sent with
+        // kill or raise can.
+        if (!siginfo && handler == SIG_IGN && info->si_code <= 0) return;
+        raiseDefault(sig);
+        return;
+    }
+    sigset_t mask = old->sa_mask, prev;
+    if (!(old->sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
+    if (old->sa_flags & SA_RESETHAND) {
+        // Once only: the host's handler was to be replaced by the default.
+        old->sa_handler = SIG_DFL;
+        old->sa_flags &= ~(SA_SIGINFO | SA_RESETHAND);
+    }
+    pthread_sigmask(SIG_BLOCK, &mask, &prev);
+    if (siginfo) {
+        action(sig, info, uctx);
+    } else {
+        handler(sig);
+    }
+    pthread_sigmask(SIG_SETMASK, &prev, nullptr);
 }
 
 [[noreturn]] void reportOverflow(G* gp, const char* what, uintptr_t lo, uintptr_t hi,
@@ -93,8 +134,15 @@ void initsig() {
 
 void resetsig() {
     if (!installed) return;
-    sigaction(SIGSEGV, &oldSegv, nullptr);
-    sigaction(SIGBUS, &oldBus, nullptr);
+    // Put the host's handlers back, unless the host has replaced ours since:
+    // then its newer handler stays.
+    for (int sig : {SIGSEGV, SIGBUS}) {
+        struct sigaction cur;
+        if (sigaction(sig, nullptr, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+            cur.sa_sigaction == faultHandler) {
+            sigaction(sig, oldFor(sig), nullptr);
+        }
+    }
     installed = false;
 }
 

@@ -27,13 +27,17 @@ namespace gort {
 
 int WaitGroup::add(int64_t delta) {
     uint64_t d = uint64_t(delta) << 32;
-    uint64_t state = state_.fetch_add(d, std::memory_order_acq_rel) + d;
+    // A change that would take the counter below zero is refused without
+    // ever being visible (Go panics: "sync: negative WaitGroup counter").
+    uint64_t old = state_.load(std::memory_order_relaxed);
+    uint64_t state;
+    do {
+        state = old + d;
+        if (int32_t(state >> 32) < 0) return kEINVAL;
+    } while (!state_.compare_exchange_weak(old, state, std::memory_order_acq_rel,
+                                           std::memory_order_relaxed));
     auto v = int32_t(state >> 32);
     auto w = uint32_t(state);
-    if (v < 0) {
-        state_.fetch_sub(d, std::memory_order_acq_rel);  // undo
-        return kEINVAL;                                  // Go: "sync: negative WaitGroup counter"
-    }
     if (v > 0 || w == 0) return kOK;
     // The counter reached zero with waiters: wake them all. No one may add
     // or wait concurrently now (Go's rule), so a plain reset is safe.

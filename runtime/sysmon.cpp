@@ -20,6 +20,8 @@
 // protocol in findRunnable, and for thread-creation failures).
 #include <stdio.h>
 
+#include <algorithm>
+
 #include "runtime/deadlock.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
@@ -37,9 +39,16 @@ constexpr int64_t kForceRetakeNs = 10'000'000;  // Go: a call older than 10 ms
 int retake(int64_t now) {
     int n = 0;
     int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
-    for (int32_t i = 0; i < procs; i++) {
+    int32_t nallp = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < nallp; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
         if (p->status.load(std::memory_order_acquire) != Psyscall) continue;
+        if (i >= procs) {
+            // Beyond GOMAXPROCS: retire it now, whatever its call's age
+            // (its run queue and timers move to where Ms can find them).
+            if (retireSyscallP(p)) n++;
+            continue;
+        }
         SysmonTick& pd = p->sysmontick;
         uint32_t t = p->syscalltick.load(std::memory_order_acquire);
         if (pd.syscalltick != t) {
@@ -71,9 +80,20 @@ int retake(int64_t now) {
 // allIdle reports whether nothing at all is going on: every P idle, no
 // queued work.
 bool allIdle() {
-    return sched.npidle.load(std::memory_order_seq_cst) ==
-               sched.gomaxprocs.load(std::memory_order_seq_cst) &&
-           sched.runqsize.load(std::memory_order_seq_cst) == 0;
+    int32_t procs = sched.gomaxprocs.load(std::memory_order_seq_cst);
+    if (sched.npidle.load(std::memory_order_seq_cst) != procs ||
+        sched.runqsize.load(std::memory_order_seq_cst) != 0) {
+        return false;
+    }
+    // A P beyond GOMAXPROCS not yet retired still runs, or sits in a call.
+    int32_t nallp = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = procs; i < nallp; i++) {
+        if (sched.allp[i].load(std::memory_order_acquire)->status.load(std::memory_order_acquire) !=
+            Pdead) {
+            return false;
+        }
+    }
+    return true;
 }
 
 // unstrand wakes an M for work left on the global queue with Ps idle (after
@@ -126,6 +146,7 @@ void sysmon() {
     m->isSysmon = true;
     msysinit(m);
     int idle = 0;
+    int64_t suspectNs = 0;  // the deadlock re-check's current interval
     int64_t delay = kSysmonTickUs;
     int64_t start = nanotime(), lastTrace = start;
     int64_t traceNs = int64_t(sched.schedtraceMs) * 1000000;
@@ -145,10 +166,23 @@ void sysmon() {
             delay = delay * 2 > kMaxDelayUs ? kMaxDelayUs : delay * 2;
         }
         if (allIdle()) {
-            // Nothing can need us until a P enters a call.
+            // Nothing can need us until a P enters a call, unless a deadlock
+            // is suspected: then look again, less and less often.
+            int64_t sleepNs = traceNs > 0 ? traceNs : -1;
+            if (deadlockSuspect.load(std::memory_order_acquire)) {
+                suspectNs =
+                    suspectNs == 0 ? 10'000'000 : std::min<int64_t>(2 * suspectNs, 1'000'000'000);
+                if (sleepNs < 0 || suspectNs < sleepNs) sleepNs = suspectNs;
+            }
             sched.sysmonwait.store(true, std::memory_order_seq_cst);
-            if (allIdle()) sysmonSleep(traceNs > 0 ? traceNs : -1);
+            if (allIdle()) sysmonSleep(sleepNs);
             sched.sysmonwait.store(false, std::memory_order_relaxed);
+            if (deadlockSuspect.exchange(false, std::memory_order_acq_rel)) {
+                LockGuard g(sched.lock);
+                checkdead();  // sets it again if the thread is still there
+            } else {
+                suspectNs = 0;
+            }
             idle = 0;
             continue;
         }

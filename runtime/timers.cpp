@@ -156,7 +156,7 @@ int64_t checkTimers(P* p, int64_t now) {
 
 int64_t nextTimerAll() {
     int64_t next = 0;
-    int32_t n = sched.gomaxprocs.load(std::memory_order_acquire);
+    int32_t n = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < n; i++) {
         int64_t w = sched.allp[i]
                         .load(std::memory_order_acquire)

@@ -34,19 +34,32 @@ namespace {
 
 ffi_type* ffiTypeOf(int code) {
     switch (code) {
-        case kFfiVoid: return &ffi_type_void;
-        case kFfiInt8: return &ffi_type_sint8;
-        case kFfiUint8: return &ffi_type_uint8;
-        case kFfiInt16: return &ffi_type_sint16;
-        case kFfiUint16: return &ffi_type_uint16;
-        case kFfiInt32: return &ffi_type_sint32;
-        case kFfiUint32: return &ffi_type_uint32;
-        case kFfiInt64: return &ffi_type_sint64;
-        case kFfiUint64: return &ffi_type_uint64;
-        case kFfiFloat: return &ffi_type_float;
-        case kFfiDouble: return &ffi_type_double;
-        case kFfiPointer: return &ffi_type_pointer;
-        default: return nullptr;
+        case kFfiVoid:
+            return &ffi_type_void;
+        case kFfiInt8:
+            return &ffi_type_sint8;
+        case kFfiUint8:
+            return &ffi_type_uint8;
+        case kFfiInt16:
+            return &ffi_type_sint16;
+        case kFfiUint16:
+            return &ffi_type_uint16;
+        case kFfiInt32:
+            return &ffi_type_sint32;
+        case kFfiUint32:
+            return &ffi_type_uint32;
+        case kFfiInt64:
+            return &ffi_type_sint64;
+        case kFfiUint64:
+            return &ffi_type_uint64;
+        case kFfiFloat:
+            return &ffi_type_float;
+        case kFfiDouble:
+            return &ffi_type_double;
+        case kFfiPointer:
+            return &ffi_type_pointer;
+        default:
+            return nullptr;
     }
 }
 
@@ -107,11 +120,17 @@ int ffiSigMake(int rtype, const int* argtypes, size_t nargs, FfiSig** out) {
     return kOK;
 }
 
-void ffiSigFree(FfiSig* sig) { delete sig; }
+void ffiSigFree(FfiSig* sig) {
+    delete sig;
+}
 
-size_t ffiSigArgs(const FfiSig* sig) { return sig->nargs; }
+size_t ffiSigArgs(const FfiSig* sig) {
+    return sig->nargs;
+}
 
-int ffiSigReturn(const FfiSig* sig) { return sig->rtype; }
+int ffiSigReturn(const FfiSig* sig) {
+    return sig->rtype;
+}
 
 int ffiCall(FfiSig* sig, void (*fn)(), void* ret, void** args) {
     if (sig == nullptr || fn == nullptr || (sig->nargs > 0 && args == nullptr)) return kEINVAL;

@@ -276,6 +276,7 @@ M* validm() {
     m->pendingg = nullptr;
     m->park.clear();
     m->curg = newExtraG();
+    mallocSchedStack(m);
     mcommoninit(m);
     sched.extraMInUse.fetch_add(1, std::memory_order_relaxed);
     m->bound = extraKeyValid && pthread_setspecific(extraKey, m) == 0;
@@ -304,6 +305,9 @@ void extramFreeAll() {
             m->p = nullptr;
             freeExtraG(m->curg);  // revival gives it a new one
             m->curg = nullptr;
+            // Its scheduler stack comes from the stack arenas, which go with
+            // the runtime (revival gives it a new one).
+            mfreeSchedStack(m);
             if (m->threadGone.load(std::memory_order_acquire)) {
                 freeSignalStack(m);
                 mfree(m);  // its thread exited meanwhile

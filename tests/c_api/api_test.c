@@ -19,6 +19,7 @@ static int init_runtime(int procs) {
     gort_config c;
     gort_config_init(&c);
     c.maxprocs = procs;
+    c.cgo = check_cgo_mode(); /* ctest runs this in both modes */
     return gort_init(&c);
 }
 

@@ -51,3 +51,47 @@ static int check_failures = 0;
     } while (0)
 
 #endif
+
+/* ---- helpers for tests that run in both thread-creation modes, and for
+ * scenarios that must run in a child process (a death, a signal) ---------- */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* check_cgo_mode: 1 (threads through the thread-start hook, the default) or
+ * 0 (native), from $GORT_TEST_CGO; ctest runs such tests once in each. */
+static inline int check_cgo_mode(void) {
+    const char* s = getenv("GORT_TEST_CGO");
+    return s != NULL && strcmp(s, "0") == 0 ? 0 : 1;
+}
+
+/* run_child runs `self --child name` and collects its stderr (at most n-1
+ * bytes, NUL-terminated); returns its wait status. */
+static inline int run_child(const char* self, const char* name, char* out, size_t n) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        execl(self, self, "--child", name, (char*)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < n - 1 && (r = read(fds[0], out + got, n - 1 - got)) > 0) got += (size_t)r;
+    out[got] = 0;
+    char sink[256];
+    while (read(fds[0], sink, sizeof sink) > 0) {
+    }
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+}
+
+#define CHECK_KILLED_BY(status, sig) CHECK(WIFSIGNALED(status) && WTERMSIG(status) == (sig))
+#define CHECK_EXITED(status, code) CHECK(WIFEXITED(status) && WEXITSTATUS(status) == (code))

@@ -62,7 +62,11 @@ int main(int argc, char** argv) {
         *(void**)&api.chan_recv = dlsym(lib, "gort_chan_recv");
         *(void**)&api.chan_release = dlsym(lib, "gort_chan_release");
         CHECK(api.init && api.shutdown && api.go && api.callback && api.chan_make);
-        CHECK_OK(api.init(NULL));
+        gort_config c;
+        memset(&c, 0, sizeof c);
+        c.struct_size = sizeof c;
+        c.cgo = check_cgo_mode(); /* ctest runs this in both modes */
+        CHECK_OK(api.init(&c));
         gort_chan* ch = api.chan_make(sizeof(int), 0);
         CHECK_OK(api.go(sender, ch));
         int sum = 0, v, ok;

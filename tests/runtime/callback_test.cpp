@@ -300,7 +300,8 @@ TEST_P(Callback, ThreadExitReturnsTheM) {
     t.join();
     readStats(&s2);
     EXPECT_EQ(s2.extraMsInUse, s0.extraMsInUse);
-    EXPECT_EQ(s2.extraMsPooled, s1.extraMsPooled + 1);
+    // Back in the pool (sysmon may have made a spare meanwhile, too).
+    EXPECT_GE(s2.extraMsPooled, s1.extraMsPooled + 1);
 }
 
 // C -> gort -> C -> gort ... to a depth of 100, from a goroutine and from a

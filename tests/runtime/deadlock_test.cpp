@@ -2,6 +2,9 @@
 // all blocked for good dies with Go's message (checked in child processes);
 // sleeping goroutines, timers, locked goroutines, foreign threads and an
 // embedded runtime (no main goroutine) never get a report.
+#include <stdlib.h>
+#include <string.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -25,6 +28,10 @@ constexpr const char* kDeadlock = "gort: fatal error: all goroutines are asleep 
 void runWatched(int procs, std::function<void()> body, std::function<void()> afterMain = {}) {
     Config c;
     c.maxprocs = procs;
+    // ctest runs these tests once per thread-creation mode ($GORT_TEST_CGO).
+    const char* mode = getenv("GORT_TEST_CGO");
+    c.cgo = mode != nullptr && strcmp(mode, "1") == 0;
+    if (c.cgo) useTestThreadStart();
     ASSERT_EQ(init(c), kOK);
     RunOpts o;
     o.main = true;

@@ -24,12 +24,13 @@ namespace {
 class Newm : public ModeTest {};
 GORT_INSTANTIATE_MODES(Newm);
 
-// newMsSince returns the Ms in allm that are not in `before`.
+// newMsSince returns the Ms in allm that are not in `before` and have a
+// thread of the runtime's (not spare extra Ms, which wait for a C thread).
 std::vector<M*> newMsSince(const std::set<M*>& before) {
     std::vector<M*> out;
     LockGuard g(sched.lock);
     for (M* m = sched.allm.load(); m != nullptr; m = m->alllink) {
-        if (!before.count(m)) out.push_back(m);
+        if (!before.count(m) && !m->isExtra) out.push_back(m);
     }
     return out;
 }
@@ -299,6 +300,34 @@ TEST(NewmFailure, ShortFailureIsRetried) {
         EXPECT_GE(stats().threadCreateRetries.load(), 3u);
     });
     ASSERT_EQ(shutdown(5'000'000'000), kOK);
+}
+
+// Go's ThreadExhaustion: SetMaxThreads(10), then 100 goroutines that each
+// lock their thread and block forever, started one at a time. Threads of
+// the runtime's own count (extra Ms of C threads do not: see
+// tests/c_api/lifecycle_race_test.c).
+TEST(ThreadExhaustionDeathTest, LockedGoroutinesExhaustTheLimit) {
+    ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+    EXPECT_DEATH(
+        {
+            maxMCount.store(10);
+            Config c;
+            c.maxprocs = 1;
+            if (init(c) != kOK) abort();
+            runMain([] {
+                for (int i = 0; i < 100; i++) {
+                    spawnAndWait([] { lockOSThread(); });  // exits locked: its thread goes
+                    spawn([] {
+                        lockOSThread();
+                        Sema never;
+                        never.acquire();
+                    });
+                }
+                Sema never;
+                never.acquire();  // the limit must end this, not the loop
+            });
+        },
+        "runtime: program exceeds 10-thread limit\ngort: fatal error: thread exhaustion");
 }
 
 }  // namespace

@@ -50,8 +50,6 @@ static int check_failures = 0;
         fprintf(stderr, "%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test); \
     } while (0)
 
-#endif
-
 /* ---- helpers for tests that run in both thread-creation modes, and for
  * scenarios that must run in a child process (a death, a signal) ---------- */
 #include <stdlib.h>
@@ -95,3 +93,5 @@ static inline int run_child(const char* self, const char* name, char* out, size_
 
 #define CHECK_KILLED_BY(status, sig) CHECK(WIFSIGNALED(status) && WTERMSIG(status) == (sig))
 #define CHECK_EXITED(status, code) CHECK(WIFEXITED(status) && WEXITSTATUS(status) == (code))
+
+#endif

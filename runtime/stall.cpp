@@ -1,0 +1,1 @@
+// runtime/stall.cpp: being written (see the issue tracker); intentionally empty.

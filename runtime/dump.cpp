@@ -1,0 +1,1 @@
+// runtime/dump.cpp: being written (see the issue tracker); intentionally empty.

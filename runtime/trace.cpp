@@ -1,0 +1,1 @@
+// runtime/trace.cpp: being written (see the issue tracker); intentionally empty.

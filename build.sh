@@ -66,6 +66,9 @@ case $cmd in
         configure
         build demo
         "$BUILD_DIR"/examples/legacy_c/legacy_app
+        if [[ -d "$BUILD_DIR"/python/gort ]]; then  # the Python module was built
+            PYTHONPATH="$BUILD_DIR"/python /usr/bin/python3 examples/python/pipeline.py
+        fi
         ;;
     test)
         configure

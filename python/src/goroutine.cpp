@@ -201,7 +201,7 @@ void finish(GoCtx* g) {
         PyThreadState_DeleteCurrent();  // clears this M's slot, releases the GIL
     }
     unbind(g);
-    gort_waitgroup_done(liveGroup);
+    liveCount.fetch_sub(1, std::memory_order_release);
     delete g;
 }
 
@@ -271,7 +271,7 @@ PyObject* go(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnam
     Py_INCREF(o);
     g->obj = o;
     registryAdd(g);
-    gort_waitgroup_add(liveGroup, 1);
+    liveCount.fetch_add(1, std::memory_order_relaxed);
 
     gort_go_opts opts;
     memset(&opts, 0, sizeof opts);
@@ -289,7 +289,7 @@ PyObject* go(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnam
                              : gort_go_ex(&opts, entry, g, &o->id);
     if (rc != GORT_OK) {
         registryRemove(g);
-        gort_waitgroup_done(liveGroup);
+        liveCount.fetch_sub(1, std::memory_order_relaxed);
         PyThreadState_Clear(ts);
         PyThreadState_Delete(ts);
         Py_DECREF(g->obj);
@@ -356,9 +356,11 @@ bool isCurrentGoroutine(GoroutineObject* o) {
 // goroutine can run Python): every goroutine that has not started or is
 // parked is marked abandoned, and its thread state cleared and deleted
 // (frame locals of a parked one are leaked, not finalized). A goroutine
-// waiting for the GIL is let through first (the GIL is released briefly, it
-// runs to its next park, where GoroutineExit ends it). Those in C code stay:
-// they are marked too, and hang if they come back through gort.
+// waiting for the GIL, or running Python without calling gort (it gets an
+// asynchronous GoroutineExit), is let through first: the GIL is released
+// briefly, it runs to its next gort call, where GoroutineExit ends it (or,
+// once abandonAll is set, it parks for good). Those in C code stay: they
+// are marked too, and hang if they come back through gort.
 int abandonGoroutines() {
     abandonAll.store(true, std::memory_order_release);
     int inC = 0;
@@ -378,6 +380,14 @@ int abandonGoroutines() {
                 registryRemove(g);
                 inC++;
             } else if (s == kAcquiring || s == kActive) {
+                // Running Python without coming to gort (a busy loop): make
+                // the eval loop raise GoroutineExit when it next takes the
+                // GIL (what PyThreadState_SetAsyncExc does, which finds
+                // thread states by creating thread and cannot name one).
+                if (s == kActive && !g->asyncExitSent) {
+                    g->asyncExitSent = true;  // once: its finally blocks may run
+                    Py_XSETREF(g->ts->async_exc, Py_NewRef(GoroutineExit));
+                }
                 acquiring++;
             }
             g = next;

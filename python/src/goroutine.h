@@ -30,9 +30,10 @@ struct GoCtx {
     PyThreadState* savedSlot = nullptr;  // the M's slot value before bind
     GoCtx* savedCur = nullptr;
     bool bound = false;
-    bool held = false;     // it held the GIL when it last parked
-    bool lazy = false;     // inside parkable(): onResume leaves the GIL to it
-    bool needGil = false;  // onResume left the GIL to parkable()
+    bool held = false;           // it held the GIL when it last parked
+    bool lazy = false;           // inside parkable(): onResume leaves the GIL to it
+    bool needGil = false;        // onResume left the GIL to parkable()
+    bool asyncExitSent = false;  // the exit hook sent it GoroutineExit
     std::atomic<int> state{0};
     GoCtx *prev = nullptr, *next = nullptr;  // the registry
 };

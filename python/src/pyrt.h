@@ -56,8 +56,10 @@ inline std::atomic<bool> exiting{false};
 inline std::atomic<bool> abandonAll{false};
 // cancelChan is closed at exit: every wait of a Python goroutine selects on it.
 inline gort_chan* cancelChan = nullptr;
-// liveGroup counts live Python goroutines (the atexit hook waits for it).
-inline gort_waitgroup* liveGroup = nullptr;
+// liveCount counts live Python goroutines (the atexit hook waits for it by
+// polling: a wait through gort would need a P, and goroutines busy in
+// Python may hold them all).
+inline std::atomic<int64_t> liveCount{0};
 // pyStackSize is the stack size Python goroutines ask for (0: the runtime's
 // default, when gort.init made it at least 1 MiB).
 inline size_t pyStackSize = 0;

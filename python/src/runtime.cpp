@@ -10,7 +10,9 @@
 // check the C stack, and recursion through C code (map, __init__) overflows
 // 256 KiB below the default recursion limit. When the module starts the
 // runtime it makes that the default stack size (pooled stacks); on a runtime
-// started by C code it asks for 1 MiB per goroutine. The first init runs a
+// started by C code it asks for 1 MiB per goroutine. It also lets the
+// runtime lend up to 128 Ps to goroutines stalled in the kernel (kPyMaxLent)
+// unless max_lent_procs or $GORT_MAXLENT says otherwise. The first init runs a
 // goroutine that checks the gilstate binding (PyGILState_Check inside it,
 // across switches); a failure makes every later call raise.
 //
@@ -26,6 +28,9 @@
 // alone. Unretrieved goroutine exceptions are reported. If the module
 // started the runtime and no goroutine is left, the runtime is shut down.
 // The exit status of the interpreter is untouched.
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "gilstate_shim.h"
@@ -36,6 +41,11 @@ namespace gortpy {
 namespace {
 
 constexpr size_t kPyStack = 1 << 20;
+// Python code blocks in the kernel all the time (time.sleep, sockets, ctypes,
+// C extensions that release the GIL): each such call stalls its P until the
+// runtime lends another one. The GIL bounds what runs anyway, so Python
+// gets many lent Ps unless told otherwise (max_lent_procs, $GORT_MAXLENT).
+constexpr int32_t kPyMaxLent = 128;
 bool ownRuntime = false;  // gort_init was ours
 bool broken = false;      // the self-test failed
 bool shutDown = false;    // the runtime was shut down at exit
@@ -91,8 +101,7 @@ bool start(bool own) {
     ownRuntime = own;
     pyStackSize = own ? 0 : kPyStack;
     cancelChan = gort_chan_make(0, 0);
-    liveGroup = gort_waitgroup_make();
-    if (cancelChan == nullptr || liveGroup == nullptr) {
+    if (cancelChan == nullptr) {
         raiseErrno("gort.init()");
         return false;
     }
@@ -114,6 +123,9 @@ bool initWith(gort_config* c, bool explicitCall) {
         return false;
     }
     if (c->stack_size < kPyStack) c->stack_size = kPyStack;
+    if (c->max_lent_procs == 0 && getenv("GORT_MAXLENT") == nullptr) {
+        c->max_lent_procs = kPyMaxLent;
+    }
     int rc = gort_init(c);
     if (rc == GORT_EALREADY && !explicitCall) return start(false);
     if (rc != GORT_OK) {
@@ -241,6 +253,16 @@ PyObject* gomaxprocs(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObjec
     return PyLong_FromLong(rc);
 }
 
+// waitForGoroutines polls liveCount for up to ns with the GIL released.
+bool waitForGoroutines(int64_t ns) {
+    bool done = false;
+    Py_BEGIN_ALLOW_THREADS for (int64_t waited = 0;; waited += 1'000'000) {
+        if ((done = liveCount.load(std::memory_order_acquire) == 0) || waited >= ns) break;
+        usleep(1000);
+    }
+    Py_END_ALLOW_THREADS return done;
+}
+
 }  // namespace
 
 bool ready() {
@@ -260,11 +282,11 @@ PyObject* atexitHook(PyObject*, PyObject* timeoutArg) {
     if (timeoutArg != Py_None && !secondsToNs(timeoutArg, true, &ns, "exit")) return nullptr;
     exiting.store(true, std::memory_order_release);
     gort_chan_close(cancelChan);
-    int rc;
-    Py_BEGIN_ALLOW_THREADS rc = gort_waitgroup_wait_timeout(liveGroup, ns);
-    Py_END_ALLOW_THREADS int inC = abandonGoroutines();
+    bool allDone = waitForGoroutines(ns);
+    int inC = abandonGoroutines();
     reportPendingExceptions();
-    if (ownRuntime && rc == GORT_OK && inC == 0) {
+    if (ownRuntime && (allDone || liveCount.load() == 0) && inC == 0) {
+        int rc;
         Py_BEGIN_ALLOW_THREADS rc = gort_shutdown(100'000'000);
         Py_END_ALLOW_THREADS if (rc == GORT_OK) {
             shutDown = true;

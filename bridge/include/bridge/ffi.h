@@ -71,15 +71,14 @@ struct FfiSig;
 // kENOMEM.
 int ffiSigMake(int rtype, const int* argtypes, size_t nargs, bool variadic, size_t nfixed,
                const FfiSig** out, FfiError* err);
-size_t ffiSigArgs(const FfiSig* sig);
-int ffiSigReturn(const FfiSig* sig);
-bool ffiSigVariadic(const FfiSig* sig);
 
-// ffiCall calls fn(args...) with the signature, as a cgocall. ret receives
-// the result: at least 8 bytes (libffi widens small integer results) or the
-// return type's size if larger; null only for a void result. kOK, or
-// kEINVAL with err filled (null fn, ret or argument pointer).
-int ffiCall(const FfiSig* sig, void (*fn)(), void* ret, void** args, FfiError* err);
+// ffiCall calls fn(args...) with the signature, as a cgocall, admitted by
+// the runtime's call gate (kENOTINIT, kENOTSUP when it turns the call away).
+// ret receives the result: at least 8 bytes (libffi widens small integer
+// results) or the return type's size if larger; null only for a void
+// result. A null sig (a handle that did not resolve), fn, ret or argument
+// pointer is kEINVAL, reported on stderr as "gort: <who>: <what is wrong>".
+int ffiCall(const FfiSig* sig, void (*fn)(), void* ret, void** args, const char* who);
 
 using FfiHandler = void (*)(void* ret, void** args, void* userdata);
 

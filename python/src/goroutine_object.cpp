@@ -145,6 +145,7 @@ PyObject* join(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject
         memset(cases, 0, sizeof cases);
         cases[0].ch = o->done;
         cases[0].dir = GORT_SELECT_RECV;
+        cases[0].elem = noData;
         size_t chosen = 0;
         int rc = waitSelect(cases, 1, ns, &chosen);
         if (rc == GORT_ETIMEDOUT) {

@@ -90,6 +90,11 @@ int abandonGoroutines();
 void reportPendingExceptions();
 PyObject* pythonStacks(PyObject* self, PyObject* unused);
 
+// noData is the element pointer for channels of size-0 elements: gort.h
+// allows NULL there, but the runtime then passes NULL to memcpy for 0 bytes
+// (undefined behaviour that UBSan reports), so the module never does.
+inline char noData[8];
+
 // ---- waiting (wait.cpp) -------------------------------------------------------------
 // waitSelect runs a blocking gort_select over cases[0..n) until one runs or
 // timeoutNs passes (< 0: forever). cases must have room for n + 1: a

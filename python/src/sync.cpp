@@ -43,7 +43,7 @@ void deallocWith(PyObject* self, gort_chan* ch) {
 int waitRecv(gort_chan* ch, int64_t ns) {
     gort_select_case cases[2];
     memset(cases, 0, sizeof cases);
-    cases[0] = gort_select_case{ch, GORT_SELECT_RECV, nullptr, 0};
+    cases[0] = gort_select_case{ch, GORT_SELECT_RECV, noData, 0};
     size_t chosen = 0;
     return waitSelect(cases, 1, ns, &chosen);
 }
@@ -186,11 +186,11 @@ void muDealloc(PyObject* self) {
 
 // lockFor: GORT_OK, GORT_ETIMEDOUT or an error.
 int lockFor(MutexObject* m, int64_t ns) {
-    int rc = gort_chan_try_send(m->sem, nullptr);
+    int rc = gort_chan_try_send(m->sem, noData);
     if (rc != GORT_EAGAIN || ns == 0) return rc == GORT_EAGAIN ? GORT_ETIMEDOUT : rc;
     gort_select_case cases[2];
     memset(cases, 0, sizeof cases);
-    cases[0] = gort_select_case{m->sem, GORT_SELECT_SEND, nullptr, 0};
+    cases[0] = gort_select_case{m->sem, GORT_SELECT_SEND, noData, 0};
     size_t chosen = 0;
     return waitSelect(cases, 1, ns, &chosen);
 }
@@ -216,7 +216,7 @@ PyObject* muTryLock(PyObject* self, PyObject*) {
 
 PyObject* muUnlock(PyObject* self, PyObject*) {
     int ok = 0;
-    int rc = gort_chan_try_recv(reinterpret_cast<MutexObject*>(self)->sem, nullptr, &ok);
+    int rc = gort_chan_try_recv(reinterpret_cast<MutexObject*>(self)->sem, noData, &ok);
     if (rc == GORT_EAGAIN) {
         PyErr_SetString(PyExc_RuntimeError, "Mutex.unlock(): unlock of unlocked mutex");
         return nullptr;

@@ -34,7 +34,7 @@ int64_t monotonicNs() {
 
 int goroutineWait(GoCtx* g, gort_select_case* cases, size_t n, int64_t timeoutNs, size_t* chosen) {
     if (!checkCancel(g)) return kPyErr;
-    cases[n] = gort_select_case{cancelChan, GORT_SELECT_RECV, nullptr, 0};
+    cases[n] = gort_select_case{cancelChan, GORT_SELECT_RECV, noData, 0};
     int rc = parkable(g, [&] { return gort_select_timeout(cases, n + 1, timeoutNs, chosen); });
     if (rc == GORT_OK && *chosen == n) {
         PyErr_SetNone(GoroutineExit);

@@ -295,6 +295,46 @@ static inline int stress_finish(void) {
     return f == 0 ? 0 : 1;
 }
 
+/* ---- child processes ---------------------------------------------------------- */
+
+#include <sys/wait.h>
+
+/* stress_run_child runs this program again as `self --child name` (a fresh
+ * process: limits, credentials and deaths stay there), with its stderr
+ * collected into out (at most n-1 bytes, NUL-terminated) and copied to
+ * ours; returns the wait status. */
+static inline int stress_run_child(const char* name, char* out, size_t n) {
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        char seed[32];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)stress_seed);
+        setenv("GORT_STRESS_SEED", seed, 1);
+        execl("/proc/self/exe", "/proc/self/exe", "--child", name, (char*)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    char buf[4096];
+    while ((r = read(fds[0], buf, sizeof buf)) > 0) {
+        (void)!write(2, buf, (size_t)r);
+        size_t k = (size_t)r < n - 1 - got ? (size_t)r : n - 1 - got;
+        memcpy(out + got, buf, k);
+        got += k;
+    }
+    out[got] = 0;
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
 #define STRESS_RUN(test)                                                           \
     do {                                                                           \
         int before_ = atomic_load(&stress_failures);                               \

@@ -27,7 +27,7 @@
 #error "gort's gilstate shim is written for CPython 3.11 only"
 #endif
 
-#include "internal/pycore_runtime.h"
+#include <internal/pycore_runtime.h> /* CPython's own header (Py_BUILD_CORE) */
 
 #include "gilstate_shim.h"
 

@@ -23,7 +23,8 @@ namespace gortpy {
 namespace {
 
 struct ChanObject {
-    PyObject_HEAD gort_chan* ch;
+    PyObject ob_base;
+    gort_chan* ch;
     bool timer;  // gort.after: int64 elements, receive-only
 };
 

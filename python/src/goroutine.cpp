@@ -339,8 +339,26 @@ void acquireGil(GoCtx* g) {
 }
 
 void reacquireGil(GoCtx* g) {
-    if (!casState(g, kInC, kAcquiring)) hang();  // abandoned at exit
+    for (;;) {  // kInC, or kActive after a callback in the C code took the GIL
+        int s = g->state.load(std::memory_order_acquire);
+        if (s == kAbandoned) hang();  // abandoned at exit
+        if (casState(g, s, kAcquiring)) break;
+    }
     acquireGil(g);
+}
+
+PyInterpreterState* mainInterpreter() {
+    return interp;
+}
+
+void* callbackEnter() {
+    GoCtx* g = curGet();
+    if (g == nullptr || g->ts != PyThreadState_Get()) return nullptr;
+    return casState(g, kInC, kActive) ? g : nullptr;
+}
+
+void callbackLeave(void* token) {
+    if (token != nullptr) casState(static_cast<GoCtx*>(token), kActive, kInC);
 }
 
 int64_t goroutineId(const GoCtx* g) {

@@ -9,7 +9,8 @@ namespace gortpy {
 // gort.Goroutine: what gort.go returns. Fields are read and written with
 // the GIL held.
 struct GoroutineObject {
-    PyObject_HEAD int64_t id;
+    PyObject ob_base;
+    int64_t id;
     PyObject* name;  // "goroutine N (qualname)", made on first use
     PyObject* qualname;
     PyObject *fn, *args, *kwargs;  // until it runs
@@ -52,6 +53,13 @@ bool isCurrentGoroutine(GoroutineObject* o);
 // switch hooks then do not take the GIL back themselves: acquireGil does it
 // after the call, outside the hook (see goroutine.cpp).
 void acquireGil(GoCtx* g);
+// callbackEnter / callbackLeave bracket Python code that C code runs on a
+// goroutine's thread with the GIL taken by PyGILState_Ensure (an ffi
+// callback): a Python goroutine in C code counts as running Python
+// meanwhile. The token is the goroutine (or nullptr).
+void* callbackEnter();
+PyInterpreterState* mainInterpreter();
+void callbackLeave(void* token);
 template <class F>
 int parkable(GoCtx* g, F&& f) {
     g->lazy = true;

@@ -149,7 +149,7 @@ PYBIND11_MODULE(_gort, m) {
     checkInterpreter();
     PyObject* mod = m.ptr();
     if (!initErrors(mod) || !initGoroutines(mod) || !initChan(mod) || !initSync(mod) ||
-        PyModule_AddFunctions(mod, goroutineFunctions) < 0 ||
+        !initFfi(mod) || PyModule_AddFunctions(mod, goroutineFunctions) < 0 ||
         PyModule_AddFunctions(mod, chanFunctions) < 0 ||
         PyModule_AddFunctions(mod, runtimeFunctions) < 0 ||
         PyModule_AddFunctions(mod, observeFunctions) < 0) {
@@ -176,6 +176,21 @@ PYBIND11_MODULE(_gort, m) {
     m.attr("HEADER_VERSION") = GORT_VERSION;
     m.attr("__version__") = GORTPY_VERSION;
     m.attr("PYTHON_BUILT_FOR") = py::make_tuple(PY_MAJOR_VERSION, PY_MINOR_VERSION);
+
+    py::dict ffiCodes;
+    for (auto [name, code] :
+         {std::pair{"void", GORT_FFI_VOID}, std::pair{"int8", GORT_FFI_INT8},
+          std::pair{"uint8", GORT_FFI_UINT8}, std::pair{"int16", GORT_FFI_INT16},
+          std::pair{"uint16", GORT_FFI_UINT16}, std::pair{"int32", GORT_FFI_INT32},
+          std::pair{"uint32", GORT_FFI_UINT32}, std::pair{"int64", GORT_FFI_INT64},
+          std::pair{"uint64", GORT_FFI_UINT64}, std::pair{"float", GORT_FFI_FLOAT},
+          std::pair{"double", GORT_FFI_DOUBLE}, std::pair{"pointer", GORT_FFI_POINTER},
+          std::pair{"bool", GORT_FFI_BOOL}, std::pair{"size_t", GORT_FFI_SIZE_T},
+          std::pair{"ssize_t", GORT_FFI_SSIZE_T}, std::pair{"intptr_t", GORT_FFI_INTPTR}}) {
+        ffiCodes[name] = code;
+    }
+    m.attr("_FFI_CODES") = ffiCodes;
+    m.attr("_FFI_MAX_ARGS") = GORT_FFI_MAX_ARGS;
 
     struct Code {
         const char* name;

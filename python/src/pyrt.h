@@ -115,6 +115,7 @@ void abandonIfExiting(GoCtx* g);
 // ---- channels and sync (chan.cpp, sync.cpp) -----------------------------------------
 bool initChan(PyObject* module);
 bool initSync(PyObject* module);
+bool initFfi(PyObject* module);
 extern PyMethodDef chanFunctions[];
 extern PyMethodDef goroutineFunctions[];
 extern PyMethodDef runtimeFunctions[];

@@ -59,7 +59,8 @@ bool timeoutArg(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyOb
 // ---- WaitGroup ------------------------------------------------------------------------------
 
 struct WaitGroupObject {
-    PyObject_HEAD int64_t count;
+    PyObject ob_base;
+    int64_t count;
     gort_chan* zero;
 };
 
@@ -160,7 +161,8 @@ PyType_Spec wgSpec = {"gort.WaitGroup", sizeof(WaitGroupObject), 0, Py_TPFLAGS_D
 // ---- Mutex ------------------------------------------------------------------------------------
 
 struct MutexObject {
-    PyObject_HEAD gort_chan* sem;
+    PyObject ob_base;
+    gort_chan* sem;
 };
 
 PyObject* muNew(PyTypeObject* type, PyObject* args, PyObject* kwargs) {

@@ -125,6 +125,8 @@ int resolveConfig(const gort_config* in, Config* rc) {
     if (const char* s = getenv("GORT_STALLREPORT"); s != nullptr && strcmp(s, "0") == 0) {
         cfg.flags |= GORT_CONFIG_QUIET_STALLS;
     }
+    int32_t lendCPU = 0;
+    check(envInt("GORT_LENDCPU", 0, 1, "want 0 or 1", &lendCPU));
     if (rc2 != GORT_OK) return rc2;
     if (cfg.trace_path == nullptr) {
         if (const char* t = getenv("GORT_TRACE"); t != nullptr && *t != 0) {
@@ -140,6 +142,7 @@ int resolveConfig(const gort_config* in, Config* rc) {
     rc->scheddetail = cfg.scheddetail != 0;
     rc->maxLentProcs = cfg.max_lent_procs;
     rc->quietStalls = (cfg.flags & GORT_CONFIG_QUIET_STALLS) != 0;
+    rc->lendForCPU = lendCPU != 0;
     rc->abortOnDeadlock = (cfg.flags & GORT_CONFIG_ABORT_ON_DEADLOCK) != 0;
     return GORT_OK;
 }

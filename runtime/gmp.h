@@ -95,12 +95,25 @@ struct G {
     Gstatus status() const { return Gstatus(atomicstatus.load(std::memory_order_acquire)); }
 };
 
-// SysmonTick is sysmon's last observation of a P.
+// SysmonTick is sysmon's last observation of a P (retake: its system call).
 struct SysmonTick {
-    uint32_t schedtick = 0;
-    int64_t schedwhen = 0;
     uint32_t syscalltick = 0;
     int64_t syscallwhen = 0;
+};
+
+// StallWatch is sysmon's watch over a running P whose goroutine has not
+// reached a scheduling point (stall.cpp). Only sysmon touches it.
+struct StallWatch {
+    uint32_t schedtick = 0;  // P's ticks when the current run was first seen
+    uint32_t syscalltick = 0;
+    pid_t tid = 0;       // the thread running it
+    int64_t since = 0;   // when it was first seen (ns)
+    int64_t cpuNs = -1;  // the thread's CPU clock at cpuWhen (-1: not read)
+    int64_t cpuWhen = 0;
+    bool blocked = false;   // the last window: the thread barely ran (in the kernel)
+    bool counted = false;   // this stall is in stats().stalls
+    bool lent = false;      // a P is lent on its behalf (sched.nlent counts it)
+    bool reported = false;  // the one-second report is out
 };
 
 // How an M's thread came to be (stats, tests).
@@ -166,11 +179,21 @@ constexpr int kStackCacheSize = 32;
 struct alignas(64) P {
     int32_t id = 0;
     std::atomic<uint32_t> status{Pdead};
-    P* link = nullptr;       // idle list
-    uint32_t schedtick = 0;  // switches to a G on this P (every one)
+    P* link = nullptr;  // idle list
+    // Switches to a G on this P (every one): written by the owner only
+    // (relaxed load and store), read by sysmon.
+    std::atomic<uint32_t> schedtick{0};
     std::atomic<uint32_t> syscalltick{0};
     SysmonTick sysmontick;
+    StallWatch stall;
     M* m = nullptr;  // owning M
+    // For sysmon's stall watch, written by the owner: the kernel id of the
+    // owning M's thread, and the G it switched to last (cleared before that
+    // G can be freed: gdestroy, releasep).
+    std::atomic<pid_t> mtid{0};
+    std::atomic<G*> runningG{nullptr};
+
+    uint32_t tick() const { return schedtick.load(std::memory_order_relaxed); }
 
     // Goroutine ids are handed out in batches.
     int64_t goidcache = 0, goidcacheend = 0;
@@ -225,12 +248,21 @@ struct Sched {
     std::atomic<M*> allm{nullptr};
     std::atomic<int32_t> nmspinning{0};
 
-    // Ps.
+    // Ps. Those with id < nprocs are live: GOMAXPROCS of them, plus the ones
+    // sysmon lends while goroutines stall (stall.cpp). A P at or beyond
+    // nprocs is retired by whoever owns it when they next look.
     P* pidle = nullptr;
     std::atomic<int32_t> npidle{0};
-    std::atomic<int32_t> gomaxprocs{0};
-    std::atomic<int32_t> nallp{0};  // allp entries ever allocated
+    std::atomic<int32_t> gomaxprocs{0};  // as the user set it
+    std::atomic<int32_t> nprocs{0};      // gomaxprocs + nlent (written under lock)
+    std::atomic<int32_t> nlent{0};       // lent Ps (written under lock)
+    std::atomic<int32_t> nallp{0};       // allp entries ever allocated
     std::atomic<P*> allp[kMaxProcs] = {};
+
+    // Stall detection's settings (Config).
+    int32_t maxLent = 0;      // < 0: never lend; 0: GOMAXPROCS
+    bool lendForCPU = false;  // lend for goroutines computing without yielding too
+    bool quietStalls = false;
 
     // Global run queue.
     G* runqhead = nullptr;

@@ -82,6 +82,8 @@ void freechan(Chan* c);
 // copyElem copies one element; the common sizes avoid a libc call.
 inline void copyElem(void* dst, const void* src, size_t n) {
     switch (n) {
+        case 0:
+            return;  // chan struct{}: the pointers may be null (memcpy would be UB)
         case 1:
             memcpy(dst, src, 1);
             return;

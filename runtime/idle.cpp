@@ -34,7 +34,7 @@ M* mget() {
 }
 
 void pidleput(P* p) {
-    if (p->id >= sched.gomaxprocs.load(std::memory_order_relaxed)) {
+    if (p->id >= sched.nprocs.load(std::memory_order_relaxed)) {
         void pretire(P * p);
         pretire(p);
         return;
@@ -49,7 +49,7 @@ P* pidleget() {
     P* p = sched.pidle;
     if (p != nullptr) {
         sched.pidle = p->link;
-        sched.npidle.fetch_sub(1, std::memory_order_acq_rel);
+        sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
     }
     return p;
 }
@@ -62,6 +62,16 @@ void acquirep(M* m, P* p) {
     }
     m->p = p;
     p->m = m;
+    p->mtid.store(m->procid, std::memory_order_relaxed);
+    p->runningG.store(m->curg, std::memory_order_relaxed);
+    // sysmon sleeps without a timeout while every P is idle; a running P
+    // needs it watching again (a goroutine may stall on it: stall.cpp).
+    // Dekker with sysmon's sysmonwait store and allIdle re-check: the P
+    // left the idle list (npidle, seq_cst) before this load.
+    if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst)) &&
+        sched.sysmonwait.exchange(false, std::memory_order_seq_cst)) {
+        wakeSysmon();
+    }
 }
 
 P* releasep(M* m) {
@@ -71,6 +81,7 @@ P* releasep(M* m) {
     }
     p->m = nullptr;
     m->p = nullptr;
+    p->runningG.store(nullptr, std::memory_order_relaxed);
     p->status.store(Pidle, std::memory_order_release);
     return p;
 }
@@ -99,6 +110,14 @@ void mspinning() {
 
 void startm(P* p, bool spinning) {
     sched.lock.lock();
+    if (sched.stopping.load(std::memory_order_relaxed)) {
+        // Shutting down: no goroutine is left and no thread may start (the
+        // Ms are being stopped). A P we were given goes back idle.
+        if (p != nullptr) pidleput(p);
+        sched.lock.unlock();
+        if (spinning) sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
+        return;
+    }
     if (p == nullptr) {
         p = pidleget();
         if (p == nullptr) {

@@ -167,6 +167,9 @@ int init(const Config& c) {
     if (iscgo && threadStartHook == nullptr) fatal("_cgo_thread_start missing");
     stackSetDefaultSize(c.stackSize);
     sched.schedtraceMs = c.schedtraceMs > 0 ? c.schedtraceMs : 0;
+    sched.maxLent = c.maxLentProcs;
+    sched.lendForCPU = c.lendForCPU;
+    sched.quietStalls = c.quietStalls;
     initsig();
     extramInit();
     sched.running.store(true, std::memory_order_release);

@@ -175,7 +175,8 @@ void newmFailed(M* mp, int err) {
     if (err == EAGAIN) printerr("runtime: may need to increase max user processes (ulimit -u)");
     stats().threadCreateFailures.fetch_add(1, std::memory_order_relaxed);
     sched.nthreads.fetch_sub(1, std::memory_order_acq_rel);
-    if (mp->nextp != nullptr && workerMs(mp) == 0) {
+    if (mp->nextp != nullptr && workerMs(mp) == 0 &&
+        !sched.stopping.load(std::memory_order_acquire)) {
         // Work is waiting and no thread can ever run it: as in Go, this
         // is the end.
         fatal("newosproc");

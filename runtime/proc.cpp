@@ -145,7 +145,9 @@ inline void startRunning(M* m, G* gp, bool inheritTime) {
     // queue must come round even while a pair ping-pongs through runnext
     // (Go bounds that with preemption; a cooperative runtime cannot).
     (void)inheritTime;
-    m->p->schedtick++;
+    P* p = m->p;
+    p->schedtick.store(p->tick() + 1, std::memory_order_relaxed);
+    p->runningG.store(gp, std::memory_order_relaxed);
     if (gp->ctx.fctx == nullptr) gstart(m, gp);
 }
 
@@ -154,10 +156,10 @@ inline void startRunning(M* m, G* gp, bool inheritTime) {
 __attribute__((always_inline)) inline G* fastNext(M* m) {
     if (m->lockedg != nullptr) return nullptr;
     P* p = m->p;
-    if (p->schedtick % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
+    if (p->tick() % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
         return nullptr;
     }
-    if (p->id >= sched.gomaxprocs.load(std::memory_order_relaxed)) return nullptr;
+    if (p->id >= sched.nprocs.load(std::memory_order_relaxed)) return nullptr;
     int64_t t0 = p->timer0When.load(std::memory_order_relaxed);
     if (t0 != 0 && t0 <= nanotime()) return nullptr;
     bool inherit;
@@ -238,7 +240,15 @@ void gdestroy(M* m, G* prev) {
     prev->fn = nullptr;
     prev->arg = nullptr;
     prev->lockedm = nullptr;
+    // sysmon may be reading the G it last saw on this P (stall reports,
+    // under allglock): it must not find this one any more once it can be
+    // freed, nor read its name while it is freed.
+    P* p = m->p;
+    if (p->runningG.load(std::memory_order_relaxed) == prev) {
+        p->runningG.store(nullptr, std::memory_order_relaxed);  // the owner alone writes it
+    }
     if (prev->name != nullptr) {
+        LockGuard g(sched.allglock);
         free(prev->name);
         prev->name = nullptr;
     }
@@ -246,11 +256,11 @@ void gdestroy(M* m, G* prev) {
     prev->onResume = nullptr;
     prev->hookArg = nullptr;
     prev->lastm = nullptr;
-    m->p->countExited();
+    p->countExited();
     ctxDestroy(&prev->ctx);
-    stackput(m->p, prev->stack);
+    stackput(p, prev->stack);
     prev->stack = Stack{};
-    gfput(m->p, prev);
+    gfput(p, prev);
 }
 
 void goexitAfter(M* m, G* prev) {
@@ -322,8 +332,7 @@ void gosched() {
     // per yield). The tick is offset from schedule()'s own look at the
     // global queue (tick % 61 == 0), which would otherwise take the yielder
     // straight back.
-    bool spread =
-        m->p->schedtick % 61 == 30 && sched.gomaxprocs.load(std::memory_order_relaxed) > 1;
+    bool spread = m->p->tick() % 61 == 30 && sched.nprocs.load(std::memory_order_relaxed) > 1;
     G* next = spread ? nullptr : fastNext(m);
     leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
     resumeHook(gp);
@@ -642,7 +651,7 @@ void schedule(M* m) {
             gp = m->lockedg;
         } else {
             P* p = m->p;
-            if (p != nullptr && p->schedtick % 61 == 0 &&
+            if (p != nullptr && p->tick() % 61 == 0 &&
                 sched.runqsize.load(std::memory_order_relaxed) > 0) {
                 // Fairness: look at the global queue now and then.
                 LockGuard g(sched.lock);
@@ -747,7 +756,7 @@ G* findGlobal(P* p, bool* inheritTime) {
 // findBySteal: other Ps' queues, as a spinning M, unless half the busy Ps
 // already have a spinner.
 G* findBySteal(M* m, bool* inheritTime) {
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int32_t procs = sched.nprocs.load(std::memory_order_relaxed);
     if (!m->spinning && 2 * sched.nmspinning.load(std::memory_order_relaxed) >=
                             procs - sched.npidle.load(std::memory_order_relaxed)) {
         return nullptr;

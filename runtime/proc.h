@@ -199,17 +199,30 @@ void wakeTimerSleeper(int64_t when);
 // timeSleep parks the calling goroutine for ns (Go's timeSleep).
 void timeSleep(int64_t ns);
 
-// ---- GOMAXPROCS (procresize.cpp) -----------------------------------------
+// ---- the set of Ps (procresize.cpp) ---------------------------------------
 
 // procresize sets GOMAXPROCS; wake starts Ms for the new Ps if there is
 // work (not at init: the runtime's own threads come first).
 int32_t procresize(int32_t nprocs, bool wake);
-// retireIfBeyondMaxprocs: the M owns p and p is now beyond GOMAXPROCS:
+// lendp grows the live P set by one lent P (false at the limit: the
+// configured maximum, or kMaxProcs); unlendp retires one again.
+bool lendp();
+void unlendp();
+// retireIfBeyondMaxprocs: the M owns p and p is now beyond the live set:
 // retire it. Returns true if p was retired (the M then has no P).
 bool retireIfBeyondMaxprocs(M* m);
-// retireSyscallP retires p, beyond GOMAXPROCS, from a system call (sysmon):
-// true if it did.
+// retireSyscallP retires p, beyond the live set, from a system call
+// (sysmon): true if it did.
 bool retireSyscallP(P* p);
+
+// ---- stall detection (stall.cpp) -------------------------------------------
+
+// checkStalls is sysmon's look at the running Ps (every tick): it lends Ps
+// for goroutines stalled in the kernel, returns them when the stall ends,
+// and reports goroutines running a second without a scheduling point.
+// Returns the longest sysmon may sleep before it looks again (-1: no
+// limit).
+int64_t checkStalls(int64_t now);
 void pfreeAll();
 
 // ---- system calls (syscall.cpp) -------------------------------------------
@@ -257,6 +270,8 @@ inline bool exitsyscallfast(M* m) {
     if (GORT_LIKELY(oldp != nullptr && casPsyscall(oldp, Prunning))) {
         m->p = oldp;
         oldp->m = m;
+        oldp->mtid.store(m->procid, std::memory_order_relaxed);
+        oldp->runningG.store(m->curg, std::memory_order_relaxed);
         casgstatus(m->curg, Gsyscall, Grunning);
         return true;
     }

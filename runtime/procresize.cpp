@@ -1,10 +1,13 @@
-// Changing GOMAXPROCS while goroutines run.
+// Changing the set of Ps while goroutines run: GOMAXPROCS (procresize), and
+// the Ps sysmon lends while goroutines stall in the kernel (lendp, unlendp;
+// see stall.cpp). The live set is Ps 0 .. nprocs-1, nprocs = GOMAXPROCS +
+// lent; both kinds of change go through setprocsLocked.
 //
 // Go stops the world to resize. gort has no preemption, so it resizes
 // without stopping anyone:
 //   - Growing: new Ps are made (or dead ones revived) and put on the idle
 //     list; wakep starts Ms for them if there is work.
-//   - Shrinking: sched.gomaxprocs drops first. A P beyond the new count is
+//   - Shrinking: sched.nprocs drops first. A P beyond the new count is
 //     retired by whoever owns it when they next look: idle Ps at once (here,
 //     under sched.lock), Ps in a system call by CAS (their M takes another
 //     P on return), running Ps by their M at its next scheduling point
@@ -14,7 +17,10 @@
 // So nothing is lost, and a P keeps running only until its current
 // goroutine yields. Ps are never freed before shutdown: stealers and stats
 // may read any allp entry at any time.
+#include <algorithm>
+
 #include "runtime/proc.h"
+#include "runtime/stats.h"
 
 namespace gort {
 
@@ -47,6 +53,64 @@ void wakeForMovedTimers() {
 
 }  // namespace
 
+namespace {
+
+// setprocsLocked makes the live P set maxprocs + nlent Ps (under
+// sched.lock): Ps below it are allocated or revived onto the idle list, idle
+// Ps beyond it are retired, and Ps beyond it in a system call are taken and
+// retired. A running P beyond it is retired by its M at its next scheduling
+// point. Returns whether the set grew.
+bool setprocsLocked(int32_t maxprocs, int32_t nlent) {
+    if (maxprocs + nlent > kMaxProcs) nlent = kMaxProcs - maxprocs;
+    int32_t n = maxprocs + nlent;
+    int32_t old = sched.nprocs.load(std::memory_order_relaxed);
+    int32_t nallp = sched.nallp.load(std::memory_order_relaxed);
+    for (int32_t i = nallp; i < n; i++) {
+        P* p = rtnew<P>();
+        p->id = i;
+        sched.allp[i].store(p, std::memory_order_release);
+    }
+    if (n > nallp) sched.nallp.store(n, std::memory_order_release);
+    sched.gomaxprocs.store(maxprocs, std::memory_order_release);
+    sched.nlent.store(nlent, std::memory_order_release);
+    sched.nprocs.store(n, std::memory_order_release);
+
+    // Revive dead Ps below the new count.
+    for (int32_t i = 0; i < n; i++) {
+        P* p = sched.allp[i].load(std::memory_order_relaxed);
+        if (p->status.load(std::memory_order_acquire) == Pdead) {
+            p->status.store(Pidle, std::memory_order_release);
+            pidleput(p);
+        }
+    }
+    // Retire idle Ps beyond it.
+    P** link = &sched.pidle;
+    while (P* p = *link) {
+        if (p->id >= n) {
+            *link = p->link;
+            sched.npidle.fetch_sub(1, std::memory_order_acq_rel);
+            pretire(p);
+        } else {
+            link = &p->link;
+        }
+    }
+    // Take Ps beyond it from system calls.
+    for (int32_t i = n; i < nallp; i++) {
+        P* p = sched.allp[i].load(std::memory_order_relaxed);
+        if (casPsyscall(p, Pidle)) pretire(p);
+    }
+    return n > old;
+}
+
+// afterResize starts an M if the P set grew or work is queued globally, and
+// wakes the timer sleeper for timers that retired Ps moved to P 0.
+void afterResize(bool grew) {
+    if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
+    wakeForMovedTimers();
+}
+
+}  // namespace
+
 int32_t procresize(int32_t nprocs, bool wake) {
     if (nprocs < 1) nprocs = 1;
     if (nprocs > kMaxProcs) nprocs = kMaxProcs;
@@ -55,53 +119,44 @@ int32_t procresize(int32_t nprocs, bool wake) {
     {
         LockGuard g(sched.lock);
         old = sched.gomaxprocs.load(std::memory_order_relaxed);
-        int32_t nallp = sched.nallp.load(std::memory_order_relaxed);
-        for (int32_t i = nallp; i < nprocs; i++) {
-            P* p = rtnew<P>();
-            p->id = i;
-            sched.allp[i].store(p, std::memory_order_release);
-        }
-        if (nprocs > nallp) sched.nallp.store(nprocs, std::memory_order_release);
-        sched.gomaxprocs.store(nprocs, std::memory_order_release);
-        grew = nprocs > old;
-
-        // Revive dead Ps below the new count.
-        for (int32_t i = 0; i < nprocs; i++) {
-            P* p = sched.allp[i].load(std::memory_order_relaxed);
-            if (p->status.load(std::memory_order_acquire) == Pdead) {
-                p->status.store(Pidle, std::memory_order_release);
-                pidleput(p);
-            }
-        }
-        // Retire idle Ps beyond it.
-        P** link = &sched.pidle;
-        while (P* p = *link) {
-            if (p->id >= nprocs) {
-                *link = p->link;
-                sched.npidle.fetch_sub(1, std::memory_order_acq_rel);
-                pretire(p);
-            } else {
-                link = &p->link;
-            }
-        }
-        // Take Ps beyond it from system calls.
-        for (int32_t i = nprocs; i < nallp; i++) {
-            P* p = sched.allp[i].load(std::memory_order_relaxed);
-            if (casPsyscall(p, Pidle)) pretire(p);
-        }
+        grew = setprocsLocked(nprocs, sched.nlent.load(std::memory_order_relaxed));
     }
-    if (!wake) return old;
-    if (grew || sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
-    wakeForMovedTimers();
+    if (wake) afterResize(grew);
     return old;
+}
+
+bool lendp() {
+    {
+        LockGuard g(sched.lock);
+        if (sched.stopping.load(std::memory_order_relaxed)) return false;
+        int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+        int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
+        int32_t cap = sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
+        if (nlent >= cap || maxprocs + nlent >= kMaxProcs) return false;
+        setprocsLocked(maxprocs, nlent + 1);
+    }
+    stats().procsLent.fetch_add(1, std::memory_order_relaxed);
+    afterResize(true);
+    return true;
+}
+
+void unlendp() {
+    {
+        LockGuard g(sched.lock);
+        int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
+        if (nlent == 0) return;  // GOMAXPROCS grew to the limit meanwhile
+        setprocsLocked(sched.gomaxprocs.load(std::memory_order_relaxed), nlent - 1);
+    }
+    stats().procsReturned.fetch_add(1, std::memory_order_relaxed);
+    afterResize(false);
 }
 
 bool retireIfBeyondMaxprocs(M* m) {
     P* p = m->p;
-    if (p->id < sched.gomaxprocs.load(std::memory_order_acquire)) return false;
+    if (p->id < sched.nprocs.load(std::memory_order_acquire)) return false;
     {
         LockGuard g(sched.lock);
-        if (p->id < sched.gomaxprocs.load(std::memory_order_relaxed)) return false;
+        if (p->id < sched.nprocs.load(std::memory_order_relaxed)) return false;
         releasep(m);
         pretire(p);
     }
@@ -117,7 +172,7 @@ bool retireIfBeyondMaxprocs(M* m) {
 bool retireSyscallP(P* p) {
     {
         LockGuard g(sched.lock);
-        if (p->id < sched.gomaxprocs.load(std::memory_order_relaxed)) return false;
+        if (p->id < sched.nprocs.load(std::memory_order_relaxed)) return false;
         if (!casPsyscall(p, Pidle)) return false;
         pretire(p);
     }

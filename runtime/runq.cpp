@@ -117,7 +117,7 @@ void globrunqputbatch(G* head, G* tail, int32_t n) {
 G* globrunqget(P* p, int32_t max) {
     int32_t size = sched.runqsize.load(std::memory_order_relaxed);
     if (size == 0) return nullptr;
-    int32_t n = size / sched.gomaxprocs.load(std::memory_order_relaxed) + 1;
+    int32_t n = size / sched.nprocs.load(std::memory_order_relaxed) + 1;
     if (n > size) n = size;
     if (max > 0 && n > max) n = max;
     if (n > kRunqSize / 2) n = kRunqSize / 2;

@@ -52,7 +52,7 @@ void readState(RuntimeStats* s) {
         s->extraMsPooled = uint64_t(sched.extraMCount);
     }
     s->extraMsInUse = uint64_t(sched.extraMInUse.load(std::memory_order_relaxed));
-    s->procsLentNow = 0;
+    s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
     s->stackHighWater = 0;
 }
 

@@ -84,7 +84,7 @@ bool canSpin(int iter) {
     if (iter >= kActiveSpin) return false;
     M* m = getm();
     if (m == nullptr || m->p == nullptr) return false;
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int32_t procs = sched.nprocs.load(std::memory_order_relaxed);
     if (procs <= sched.npidle.load(std::memory_order_relaxed) +
                      sched.nmspinning.load(std::memory_order_relaxed) + 1) {
         return false;

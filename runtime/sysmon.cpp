@@ -13,8 +13,14 @@
 // whenever the calling goroutine's P has work queued (wakeSysmon), so a
 // queued goroutine waits about two ticks, whatever sysmon was doing.
 //
-// When every P is idle and nothing is queued, sysmon sleeps until an
-// entersyscall wakes it: an idle runtime costs no wakeups. It also nudges
+// Stall detection (stall.cpp) runs every tick too, and may shorten the next
+// sleep while a goroutine runs without a scheduling point.
+//
+// When every P has been idle, with nothing queued, for as long as it takes
+// the ticks to back off fully (about 20 ms), sysmon sleeps until a P runs
+// again (acquirep) or enters a call (entersyscall) and wakes it: an idle
+// runtime costs no wakeups, and a runtime that goes idle and busy quickly
+// costs no wakeup per transition. It also nudges
 // an idle M when a timer is overdue and no M sleeps until it, or when work
 // sits on the global queue with Ps idle (safety nets for the timer sleeper
 // protocol in findRunnable, and for thread-creation failures).
@@ -38,13 +44,13 @@ constexpr int64_t kForceRetakeNs = 10'000'000;  // Go: a call older than 10 ms
 // and hands them off. Returns how many it took.
 int retake(int64_t now) {
     int n = 0;
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
+    int32_t procs = sched.nprocs.load(std::memory_order_acquire);
     int32_t nallp = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < nallp; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
         if (p->status.load(std::memory_order_acquire) != Psyscall) continue;
         if (i >= procs) {
-            // Beyond GOMAXPROCS: retire it now, whatever its call's age
+            // Beyond the live set: retire it now, whatever its call's age
             // (its run queue and timers move to where Ms can find them).
             if (retireSyscallP(p)) n++;
             continue;
@@ -80,12 +86,12 @@ int retake(int64_t now) {
 // allIdle reports whether nothing at all is going on: every P idle, no
 // queued work.
 bool allIdle() {
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_seq_cst);
+    int32_t procs = sched.nprocs.load(std::memory_order_seq_cst);
     if (sched.npidle.load(std::memory_order_seq_cst) != procs ||
         sched.runqsize.load(std::memory_order_seq_cst) != 0) {
         return false;
     }
-    // A P beyond GOMAXPROCS not yet retired still runs, or sits in a call.
+    // A P beyond the live set not yet retired still runs, or sits in a call.
     int32_t nallp = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = procs; i < nallp; i++) {
         if (sched.allp[i].load(std::memory_order_acquire)->status.load(std::memory_order_acquire) !=
@@ -148,6 +154,7 @@ void sysmon() {
     int idle = 0;
     int64_t suspectNs = 0;  // the deadlock re-check's current interval
     int64_t delay = kSysmonTickUs;
+    int64_t stallLimitUs = -1;  // the stall watch's limit on the next sleep
     int64_t start = nanotime(), lastTrace = start;
     int64_t traceNs = int64_t(sched.schedtraceMs) * 1000000;
     while (!sched.stopping.load(std::memory_order_acquire)) {
@@ -165,9 +172,11 @@ void sysmon() {
         } else if (idle > 50 && delay < kMaxDelayUs) {
             delay = delay * 2 > kMaxDelayUs ? kMaxDelayUs : delay * 2;
         }
-        if (allIdle()) {
-            // Nothing can need us until a P enters a call, unless a deadlock
-            // is suspected: then look again, less and less often.
+        if (delay >= kMaxDelayUs && allIdle()) {
+            // Idle for a while (backed off fully): nothing can need us until
+            // a P runs again (acquirep wakes us) or enters a call, unless a
+            // deadlock is suspected: then look again, less and less often.
+            checkStalls(nanotime());  // lent Ps go back first
             int64_t sleepNs = traceNs > 0 ? traceNs : -1;
             if (deadlockSuspect.load(std::memory_order_acquire)) {
                 suspectNs =
@@ -186,14 +195,17 @@ void sysmon() {
             idle = 0;
             continue;
         }
-        sched.sysmonDelayUs.store(delay, std::memory_order_relaxed);
-        sysmonSleep(delay * 1000);
+        int64_t sleepUs = stallLimitUs >= 0 ? std::min(delay, stallLimitUs) : delay;
+        sched.sysmonDelayUs.store(sleepUs, std::memory_order_relaxed);
+        sysmonSleep(sleepUs * 1000);
         int64_t now = nanotime();
         if (retake(now) > 0) {
             idle = 0;
         } else {
             idle++;
         }
+        int64_t limitNs = checkStalls(now);
+        stallLimitUs = limitNs >= 0 ? limitNs / 1000 : -1;
         unstrand();
         // Safety net for timers: one is overdue, a P is idle, nobody sleeps
         // until it.

@@ -151,7 +151,8 @@ typedef struct gort_config {
     /* Since 0.2 (check struct_size): */
     int32_t max_lent_procs; /**< Ps sysmon may lend to the scheduler while goroutines stall in
                                  the kernel without telling the runtime, 1..1024; 0:
-                                 $GORT_MAXLENT, else GOMAXPROCS; -1: never lend (since 0.2) */
+                                 $GORT_MAXLENT, else 16 or GOMAXPROCS if larger; -1: never
+                                 lend (since 0.2) */
     int32_t scheddetail;    /**< 1: with schedtrace_ms, Go's per-P, per-M and per-G detail
                                  lines; 0: $GORT_SCHEDDETAIL, else off (since 0.2) */
     uint32_t flags;         /**< `GORT_CONFIG_*` bits (since 0.2) */

@@ -7,8 +7,12 @@
 
 namespace gort {
 
-// GOMAXPROCS: at most this many Ps.
+// GOMAXPROCS: at most this many Ps (lent ones included).
 constexpr int32_t kMaxProcs = 1024;
+
+// Ps lent while goroutines stall in the kernel: at most this many, or
+// GOMAXPROCS if larger, unless configured (max_lent_procs, $GORT_MAXLENT).
+constexpr int32_t kDefaultMaxLent = 16;
 
 // Goroutine stacks: requested sizes are rounded to whole pages within
 // [kMinStackSize, kMaxStackSize]; 0 asks for the default.

@@ -24,13 +24,14 @@ struct ThreadStart {
 };
 
 struct Config {
-    int32_t maxprocs = 0;             // 0: number of CPUs available to the process
-    size_t stackSize = 0;             // default goroutine stack size; 0: 128 KiB
-    bool cgo = false;                 // create threads through the thread-start hook
-    int32_t schedtraceMs = 0;         // > 0: a scheduler trace line on stderr every N ms
-    bool scheddetail = false;         // with schedtraceMs: per-P, per-M, per-G lines
-    int32_t maxLentProcs = 0;         // Ps sysmon may lend during stalls; 0: GOMAXPROCS; < 0: none
-    bool quietStalls = false;         // no "has run for 1.0s without yielding" message
+    int32_t maxprocs = 0;      // 0: number of CPUs available to the process
+    size_t stackSize = 0;      // default goroutine stack size; 0: 128 KiB
+    bool cgo = false;          // create threads through the thread-start hook
+    int32_t schedtraceMs = 0;  // > 0: a scheduler trace line on stderr every N ms
+    bool scheddetail = false;  // with schedtraceMs: per-P, per-M, per-G lines
+    int32_t maxLentProcs = 0;  // Ps sysmon may lend during stalls; 0: kDefaultMaxLent; < 0: none
+    bool quietStalls = false;  // no "has run for 1.0s without yielding" message
+    bool lendForCPU = false;   // lend Ps for goroutines computing 10 ms without yielding
     bool abortOnDeadlock = false;     // a deadlock with no main goroutine aborts
     const char* tracePath = nullptr;  // start an execution trace there
 };

@@ -294,7 +294,7 @@ PyObject* fromC(const Desc& d, const void* p, bool widened) {
             } else if (d.size == 2) {
                 v = *static_cast<const int16_t*>(p);
             } else {
-                v = *static_cast<const int8_t*>(p);
+                v = *static_cast<const int8_t*>(p);  // NOLINT(bugprone-signed-char-misuse)
             }
             return PyLong_FromLongLong(v);
         }

@@ -330,15 +330,6 @@ typedef struct {
     int want_errno;
 } CCall;
 
-/* errno after a call that may resume on another thread: glibc declares
- * __errno_location const, so the compiler may reuse the address it got
- * before the call (the first thread's errno). A call through a volatile
- * pointer asks the thread the goroutine is on now. */
-static int read_errno_now(void) {
-    return errno;
-}
-static int (*volatile read_errno)(void) = read_errno_now;
-
 static void callback_body(void* p) {
     Actor* a = p;
     add(&T.callbacks_ran, 1);
@@ -392,7 +383,7 @@ static void op_cgocall(Actor* a) {
     CCall c = {a, 1000 + (int)stress_below(&a->rng, 1000)};
     errno = 0;
     CHECK_OK(gort_cgocall(c_code, &c));
-    if (read_errno() != c.want_errno) add(&T.errno_lost, 1);
+    if (stress_errno() != c.want_errno) add(&T.errno_lost, 1);
     add(&T.cgocalls, 1);
 }
 

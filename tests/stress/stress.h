@@ -106,6 +106,15 @@ static inline pid_t stress_tid(void) {
     return (pid_t)syscall(SYS_gettid);
 }
 
+/* stress_errno: errno after a call that may have resumed the goroutine on
+ * another thread. glibc declares __errno_location const, so the compiler
+ * may reuse the address it got before the call (the first thread's errno);
+ * a call through a volatile pointer asks the thread we are on now. */
+static int stress_errno_now(void) {
+    return errno;
+}
+static int (*volatile stress_errno)(void) = stress_errno_now;
+
 /* ---- the PRNG (splitmix64: one state word per actor) ------------------------ */
 
 typedef struct {

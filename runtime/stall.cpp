@@ -192,11 +192,14 @@ int64_t watch(P* p, int64_t now) {
         w.syscalltick = stick;
         w.tid = tid;
         w.since = now;
-        if (tid != 0 && probeClock() == Probe::clock) {
-            w.cpuNs = threadCPUNs(tid);
-            w.cpuWhen = now;
-        }
         return workWaiting(p) ? kTickNs : kRunningTickNs;
+    }
+    if (w.cpuNs < 0 && tid != 0 && probeClock() == Probe::clock) {
+        // Seen twice without progress: start the thread's CPU-clock window
+        // (not at first sight: a busy P moves on between looks, and reading
+        // a running thread's clock has a cost for that thread).
+        w.cpuNs = threadCPUNs(tid);
+        w.cpuWhen = now;
     }
     int64_t held = now - w.since;
     if (held >= kLongRunNs && !w.reported) {

@@ -6,8 +6,13 @@
  * it parks (a channel operation, a sleep, a lock, gort_gosched). Blocking or
  * long-running C code must go through gort_cgocall (or a blocking region,
  * gort_blocking_begin / gort_blocking_end), or it holds its P and the
- * goroutines queued behind it wait (sysmon notices a P stuck that way and
- * compensates, but late: see the guide's "Stalls").
+ * goroutines queued behind it wait. sysmon notices a goroutine blocked in
+ * the kernel that way within about a millisecond and lends the scheduler
+ * another P meanwhile ($GORT_MAXLENT bounds it), and reports a goroutine
+ * that holds its P for a second without a scheduling point
+ * (#GORT_CONFIG_QUIET_STALLS, $GORT_STALLREPORT=0); a goroutine computing
+ * without yielding keeps its P unless $GORT_LENDCPU=1. See the guide's
+ * "Stall detection".
  *
  * Link with `-lgort` (pkg-config: `gort`; CMake: `find_package(gort)`,
  * target `gort::gort`). The names, types and behaviours here are a stable

@@ -65,10 +65,15 @@ static void try_shutdown(stress_rng* r) {
     }
 }
 
+/* Which lifecyclers may shut down: all of them, or only the first (the
+ * others then only init, racing its shutdowns). */
+static int shutters;
+
 static void* lifecycler(void* arg) {
-    stress_rng r = stress_rng_for((uint64_t)(uintptr_t)arg);
+    int id = (int)(uintptr_t)arg;
+    stress_rng r = stress_rng_for((uint64_t)id);
     while (!atomic_load(&stop_racing)) {
-        if (stress_below(&r, 2)) {
+        if (id >= shutters || stress_below(&r, 2)) {
             try_init(&r);
         } else {
             try_shutdown(&r);
@@ -138,8 +143,9 @@ static void* passer_spawner(void* arg) {
     return NULL;
 }
 
-static void test_init_shutdown_from_many_threads(void) {
+static void init_shutdown_from_many_threads(int nshutters) {
     enum { kLifecyclers = 3 };
+    shutters = nshutters;
     pthread_t lc[kLifecyclers], sp[2];
     atomic_store(&stop_racing, 0);
     for (uintptr_t i = 0; i < kLifecyclers; i++) pthread_create(&lc[i], NULL, lifecycler, (void*)i);
@@ -177,6 +183,17 @@ static void test_init_shutdown_from_many_threads(void) {
     stress_figure("racing_runtimes", atomic_load(&init_ok));
     stress_figure("racing_calls", atomic_load(&n_ok) + atomic_load(&n_notinit));
     stress_figure("racing_threads", atomic_load(&threads_made));
+}
+
+/* Inits from three threads race one thread's shutdowns. */
+static void test_inits_race_shutdowns(void) {
+    init_shutdown_from_many_threads(1);
+}
+
+/* Shutdowns race each other too (see notes/requests.md, F4: crashes in
+ * handlesAtShutdown today; registered DISABLED). */
+static void test_shutdowns_race_shutdowns(void) {
+    init_shutdown_from_many_threads(3);
 }
 
 /* ---- cycles full of work ----------------------------------------------------- */
@@ -359,10 +376,18 @@ static void progress(void) {
             atomic_load(&finished));
 }
 
-int main(void) {
+/* Usage: lifecycle_test [inits|shutdowns|cycles]... (default: inits
+ * cycles). */
+int main(int argc, char** argv) {
     stress_setup("stress.lifecycle", 90);
     stress_progress = progress;
-    STRESS_RUN(test_init_shutdown_from_many_threads);
-    STRESS_RUN(test_cycles_full_of_work);
+    const char* defaults[] = {"inits", "cycles"};
+    int n = argc > 1 ? argc - 1 : 2;
+    for (int i = 0; i < n; i++) {
+        const char* what = argc > 1 ? argv[i + 1] : defaults[i];
+        if (strcmp(what, "inits") == 0) STRESS_RUN(test_inits_race_shutdowns);
+        if (strcmp(what, "shutdowns") == 0) STRESS_RUN(test_shutdowns_race_shutdowns);
+        if (strcmp(what, "cycles") == 0) STRESS_RUN(test_cycles_full_of_work);
+    }
     return stress_finish();
 }

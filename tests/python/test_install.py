@@ -17,9 +17,14 @@ SMOKE = ("import gort, sys; ch = gort.Chan(); g = gort.go(ch.send, 41); "
 SITE = f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/dist-packages"
 
 
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONHOME")}
+def clean_env(unsanitized=False, **extra):
+    """The environment without the build tree's paths; unsanitized: also
+    without the sanitizer runtime a sanitizer build's tests preload (pip
+    builds a plain copy)."""
+    drop = {"PYTHONPATH", "LD_LIBRARY_PATH", "PYTHONHOME"}
+    if unsanitized:
+        drop |= {"LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(extra)
     return env
 
@@ -76,16 +81,18 @@ def test_pip_install_into_venv(tmp):
     src = os.path.join(tmp, "src")
     copy_source(src)
     venv = os.path.join(tmp, "venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", venv], check=True,
+                   env=clean_env(unsanitized=True))
     pip = [os.path.join(venv, "bin", "python"), "-m", "pip"]
     r = subprocess.run(pip + ["install", "--no-build-isolation", "--no-index", "-q", src],
-                       capture_output=True, text=True, env=clean_env(PIP_NO_CACHE_DIR="1"),
+                       capture_output=True, text=True,
+                       env=clean_env(unsanitized=True, PIP_NO_CACHE_DIR="1"),
                        timeout=900, cwd=tmp)
     assert r.returncode == 0, r.stdout + r.stderr
     # Nothing was written into the source tree outside build-pip/.
     assert not os.path.exists(os.path.join(src, "build"))
     r = subprocess.run([os.path.join(venv, "bin", "python"), "-c", SMOKE], capture_output=True,
-                       text=True, env=clean_env(), timeout=60, cwd=tmp)
+                       text=True, env=clean_env(unsanitized=True), timeout=60, cwd=tmp)
     assert r.returncode == 0, r.stderr
     answer, joined, where = r.stdout.split()
     assert (answer, joined) == ("42", "None")

@@ -81,7 +81,8 @@ def test_python_state_survives_migrations(procs):
     t.join()
     assert sorted(feed_extra) == sorted(list(range(N)) * (ROUNDS // 500))
     # The test means something only if goroutines really moved.
-    assert sum(moves) >= 100, f"only {sum(moves)} migrations: nothing was tested"
+    print(f"{sum(moves)} migrations")
+    assert sum(moves) >= 1000, f"only {sum(moves)} migrations: too few to test anything"
     assert not hasattr(local, "k")  # the main thread's own threading.local
     assert var.get() == "unset"
 

@@ -39,6 +39,7 @@ struct M;
 struct P;
 struct Timer;
 struct Sudog;
+struct TraceBuf;  // trace.cpp
 
 // Goroutine states (Go's _G* constants). Transitions:
 //   Gidle -> Grunnable (newproc) -> Grunning (execute)
@@ -91,6 +92,13 @@ struct G {
     // Resume affinity: prefer resuming on lastm, the M that last ran it.
     bool affinity = false;
     M* lastm = nullptr;
+
+    // ---- Observability (issue 15: trace.cpp, dump.cpp) ----
+    int64_t waitsince = 0;       // waitClock() when it last parked (dumps)
+    uint64_t traceFlow = 0;      // flow id of the unpark or creation not yet run (0: none)
+    uint32_t traceGen = 0;       // the trace session traceNamedGoid belongs to
+    int64_t traceNamedGoid = 0;  // the goid whose name that session has (Gs are reused)
+    // ---- end of observability ----
 
     Gstatus status() const { return Gstatus(atomicstatus.load(std::memory_order_acquire)); }
 };
@@ -171,6 +179,12 @@ struct M {
     void* waitlock = nullptr;
     // A G that the fast path picked but that only g0 may start.
     G* pendingg = nullptr;
+
+    // ---- Observability (issue 15: trace.cpp) ----
+    TraceBuf* traceBuf = nullptr;  // its trace buffer in session traceGen
+    uint32_t traceGen = 0;
+    bool byTemplate = false;  // its thread was created by the template thread
+    // ---- end of observability ----
 };
 
 constexpr int kRunqSize = 256;

@@ -90,6 +90,7 @@ one_round() { # $1 = round number
         s W3 env GOMAXPROCS=$p FROM=mainthread "$B/w3_chan"
         s W3 env GOMAXPROCS=$p "$B/w3_chan_cxx"
     done
+    s W3 env GOMAXPROCS=1 TRACE="$WORK/w3-trace.json" "$B/w3_chan"
     s W4 env GOMAXPROCS=1 "$B/w4_cgocall"
     s W5 env GOMAXPROCS=2 "$B/w5_callback"
     s W6 env GOMAXPROCS=1 "$B/w6_newm"

@@ -68,8 +68,9 @@ def go_peer(w, impl):
     """The Go row a gort row is measured against."""
     suffix = re.sub(r"^gort(cxx)?-", "", impl)
     # Where the driver runs, or how the call is made: Go's row is its
-    # ordinary one (Go's main goroutine is not locked; Go has no ffi).
-    suffix = re.sub(r"^(runmain|mainthread|ffi|uncoop)-", "", suffix)
+    # ordinary one (Go's main goroutine is not locked; Go has no ffi; the
+    # trace row is gort's own tracer on).
+    suffix = re.sub(r"^(runmain|mainthread|ffi|uncoop|trace)-", "", suffix)
     suffix = re.sub(r"^gthread", "gothread", suffix)  # W5: the anchors' name
     return "go-" + suffix
 

@@ -9,11 +9,15 @@
  * program's main thread pays; their default N is smaller (they are slow
  * today, see bench/README.md).
  *
+ * With $TRACE set to a file, the execution tracer records the run there
+ * (gort_trace_start before the warm-up, gort_trace_stop after the
+ * measurement; impl gort-trace-P<N>): the cost of tracing on.
+ *
  * With PAIRS (the second argument), PAIRS drivers each ping-pong with their
  * own echo goroutine, N round trips in all, at once; reports the total
  * round trips per second (the scale run, bench/scale.sh).
  *
- * Usage: GOMAXPROCS=<n> [FROM=goroutine|runmain|mainthread] w3_chan [N]
+ * Usage: GOMAXPROCS=<n> [FROM=goroutine|runmain|mainthread] [TRACE=file] w3_chan [N]
  *        GOMAXPROCS=<n> w3_chan N PAIRS
  *        (default N 1000000 from a goroutine, 20000 from the main thread) */
 #include "gortbench.h"
@@ -127,14 +131,20 @@ int main(int argc, char** argv) {
     if (a.pairs > 0 && (from != BENCH_GOROUTINE || a.n < a.pairs * 10)) {
         bench_die("w3_chan: PAIRS runs from goroutines, with N >= 10 * PAIRS");
     }
+    const char* trace = getenv("TRACE");
+    if (trace != NULL && (trace[0] == '\0' || a.pairs > 0 || from != BENCH_GOROUTINE)) {
+        bench_die("w3_chan: TRACE=file runs one pair from a goroutine");
+    }
     bench_init(procs, 1);
+    if (trace != NULL) BENCH_OK(gort_trace_start(trace));
     bench_run(from, measure, &a);
+    if (trace != NULL) BENCH_OK(gort_trace_stop());
     if (a.pairs > 0) {
         long done = a.n / a.pairs * a.pairs;
         printf("W3-chan gort-P%d %.0f roundtrips/s\n", procs, (double)done / (a.ns / 1e9));
     } else {
-        printf("W3-chan gort%s-P%d %.1f ns/roundtrip\n", bench_variant(from), procs,
-               a.ns / (double)a.n);
+        printf("W3-chan gort%s-P%d %.1f ns/roundtrip\n",
+               trace != NULL ? "-trace" : bench_variant(from), procs, a.ns / (double)a.n);
     }
     bench_shutdown();
     return 0;

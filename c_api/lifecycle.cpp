@@ -10,11 +10,15 @@
 #include "capi.h"
 #include "handles.h"
 #include "runtime/limits.h"
+#include "runtime/observe.h"
 #include "runtime/runtime.h"
 
 using namespace gort;
 
 namespace gort::capi {
+
+// $GORT_TRACE_BUFFER for trace_path (trace_api.cpp).
+size_t traceBufferBytes();
 
 // The hook gort_set_thread_start installed (null: the default).
 gort_thread_start_fn userThreadStart = nullptr;
@@ -128,12 +132,9 @@ int resolveConfig(const gort_config* in, Config* rc) {
     int32_t lendCPU = 0;
     check(envInt("GORT_LENDCPU", 0, 1, "want 0 or 1", &lendCPU));
     if (rc2 != GORT_OK) return rc2;
-    if (cfg.trace_path == nullptr) {
-        if (const char* t = getenv("GORT_TRACE"); t != nullptr && *t != 0) {
-            fprintf(stderr, "gort: GORT_TRACE: tracing is not in this build yet; ignored\n");
-        }
-    } else {
-        return GORT_ENOTSUP;
+    rc->tracePath = cfg.trace_path;
+    if (rc->tracePath == nullptr) {
+        if (const char* t = getenv("GORT_TRACE"); t != nullptr && *t != 0) rc->tracePath = t;
     }
     rc->maxprocs = cfg.maxprocs;
     rc->stackSize = cfg.stack_size;
@@ -215,7 +216,19 @@ GORT_API int gort_init(const gort_config* c) {
         }
     }
     setShutdownHook(atShutdown);
-    return init(rc);
+    int r = init(rc);
+    if (r == GORT_OK && rc.tracePath != nullptr) {
+        TraceOptions o;
+        o.path = rc.tracePath;
+        o.bufferBytes = capi::traceBufferBytes();
+        if (int t = traceStart(o); t != GORT_OK) {
+            fprintf(stderr, "gort: gort_init: trace_path=%s: %s\n", rc.tracePath,
+                    t == GORT_EINVAL ? strerror(errno) : gort_strerror(t));
+            shutdown(-1);
+            return GORT_EINVAL;
+        }
+    }
+    return r;
 }
 
 GORT_API int gort_shutdown(int64_t timeout_ns) {
@@ -242,26 +255,6 @@ GORT_API int gort_get_stats(gort_stats* s, size_t size) {
 
 GORT_API const char* const* gort_stats_names(void) {
     return kStatsNames;
-}
-
-GORT_API int gort_trace_start(const char* path) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (path == nullptr) return GORT_EINVAL;
-    return GORT_ENOTSUP;  // the tracer arrives with issue 15
-}
-
-GORT_API int gort_trace_stop(void) {
-    capi::Call call;
-    if (!call) return call.status();
-    return GORT_ENOTSUP;
-}
-
-GORT_API int gort_dump_goroutines(int fd) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (fd < 0) return GORT_EINVAL;
-    return GORT_ENOTSUP;  // the dump printer arrives with issue 15
 }
 
 }  // extern "C"

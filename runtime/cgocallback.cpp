@@ -33,6 +33,7 @@
 
 #include "runtime/cgo.h"
 #include "runtime/proc.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -125,8 +126,10 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         m->p->countCreated();
         gp->system = false;  // a user goroutine while it runs the callback
     }
+    traceSliceBegin(TraceSlice::callback, gp, reinterpret_cast<const void*>(fn));
     runCallback(gp, fn, arg);
     m = gp->m;
+    traceSliceEnd(TraceSlice::callback, gp, countG);
     if (countG) {
         m->p->countExited();
         gp->system = true;

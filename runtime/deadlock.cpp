@@ -35,6 +35,13 @@
 //     (deadlockSuspect), backing off up to a second, so a deadlock that
 //     stays once the thread is gone is still reported.
 //
+// Without a main goroutine (the runtime embedded in a C program, which
+// blocks in gort calls from its own threads), the same state is reported
+// too, once per runtime, on stderr with the goroutine dump, when also every
+// thread bound to the runtime is blocked inside it (each extra M's
+// goroutine is waiting inside a callback: none is out in C, free to call
+// in again). The process goes on unless Config::abortOnDeadlock.
+//
 // Lock order: checkdead holds sched.lock and takes only sched.allglock,
 // which is never held while taking sched.lock. Everything else it reads is
 // written under sched.lock or is atomic.
@@ -44,7 +51,9 @@
 #include <dirent.h>
 #include <stdlib.h>
 
+#include "runtime/dump.h"
 #include "runtime/proc.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -52,10 +61,18 @@ std::atomic<int32_t> nplainActive{0};
 
 std::atomic<bool> deadlockSuspect{false};
 
+std::atomic<bool> deadlockAbort{false};
+
+namespace {
+// The runtime generation whose embedded deadlock was reported.
+uint64_t reportedGen = 0;
+}  // namespace
+
 namespace {
 
 // knownTid reports whether tid is a thread of the runtime (sched.lock held).
 bool knownTid(pid_t tid) {
+    if (tid == traceWriterTid()) return true;  // the tracer's writer
     for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
         if (__atomic_load_n(&m->procid, __ATOMIC_ACQUIRE) == tid) return true;
     }
@@ -126,11 +143,50 @@ bool allAsleep() {
     return waiting > 0;
 }
 
+// boundThreadsBlocked reports whether every thread holding an extra M is
+// blocked inside the runtime: its goroutine waits inside a callback
+// (sched.lock held).
+bool boundThreadsBlocked() {
+    for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+        if (!m->isExtra || __atomic_load_n(&m->procid, __ATOMIC_ACQUIRE) == 0) continue;
+        // Between callbacks the thread runs C and may call in any time. In
+        // one, its goroutine is locked to the M (and off m->curg when parked).
+        if (m->cbdepth.load(std::memory_order_relaxed) == 0) return false;
+        G* gp = m->lockedg;
+        if (gp == nullptr || gp->status() != Gwaiting) return false;
+    }
+    return true;
+}
+
+// checkdeadEmbedded is checkdead without a main goroutine: report once.
+void checkdeadEmbedded() {
+    uint64_t gen = runtimeGen.load(std::memory_order_relaxed);
+    if (reportedGen == gen || mRunning() != 0) return;
+    if (nplainActive.load(std::memory_order_seq_cst) > 0) return;
+    if (timersPending() || !boundThreadsBlocked() || !allAsleep()) return;
+    if (foreignThreadExists()) {
+        deadlockSuspect.store(true, std::memory_order_release);
+        return;
+    }
+    if (deadlockAbort.load(std::memory_order_relaxed))
+        fatal("all goroutines are asleep - deadlock!");
+    reportedGen = gen;
+    printerr(
+        "gort: all goroutines are asleep - deadlock! (no gort_run_main goroutine: reported "
+        "once, the process goes on)");
+    printerr("%s", "");
+    dumpAll(2, nullptr, 64);
+}
+
 }  // namespace
 
 void checkdead() {
     G* maing = sched.maing.load(std::memory_order_acquire);
-    if (maing == nullptr || sched.stopping.load(std::memory_order_relaxed)) return;
+    if (sched.stopping.load(std::memory_order_relaxed)) return;
+    if (maing == nullptr) {
+        checkdeadEmbedded();
+        return;
+    }
     int64_t run = mRunning();
     if (run > 0) return;
     if (run < 0) {

@@ -7,8 +7,9 @@
 
 namespace gort {
 
-// checkdead reports "all goroutines are asleep - deadlock!" and aborts when
-// a main goroutine exists and nothing can ever run again. sched.lock held.
+// checkdead reports "all goroutines are asleep - deadlock!" when nothing can
+// ever run again: with a main goroutine it aborts; without one it prints the
+// report and the dump once (deadlockAbort: aborts). sched.lock held.
 void checkdead();
 
 // Threads that run no goroutine (and have no M) are invisible to the M
@@ -21,6 +22,10 @@ extern std::atomic<int32_t> nplainActive;
 // deadlockSuspect: checkdead found everything asleep but a thread outside
 // the runtime that might still resolve it; sysmon keeps checking.
 extern std::atomic<bool> deadlockSuspect;
+
+// deadlockAbort: a deadlock without a main goroutine aborts the process
+// (Config::abortOnDeadlock) instead of being reported once.
+extern std::atomic<bool> deadlockAbort;
 
 class PlainThreadScope {
   public:

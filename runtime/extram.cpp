@@ -46,6 +46,7 @@
 #include "runtime/runtime.h"
 #include "runtime/signals.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 #include "runtime/traceback.h"
 
 namespace gort {
@@ -238,6 +239,7 @@ M* needm(bool bind) {
     setm(m);
     // Like minit, but the thread's signal mask is its owner's: leave it.
     m->procid = pid_t(syscall(SYS_gettid));
+    traceBind(m, true);
     minitSignalStack(m);
     ctxAdoptThread(&m->g0->ctx);
     m->bound = bind && extraKeyValid && pthread_setspecific(extraKey, m) == 0;
@@ -246,6 +248,7 @@ M* needm(bool bind) {
 
 void dropm(M* m) {
     BlockSignals b;
+    traceBind(m, false);
     handoffOldp(m);  // the P its last callback left reserved
     if (m->bound && extraKeyValid) pthread_setspecific(extraKey, nullptr);
     m->bound = false;

@@ -1,6 +1,5 @@
-// Fatal errors and goroutine dumps (Go's throw and traceback, minus the
-// stack unwinding: a goroutine is described by its id, status and wait
-// reason).
+// Fatal errors (Go's throw): the message, then the goroutine dump
+// (dump.cpp's printer), then abort. Also the allgs list the dumps read.
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,24 +13,6 @@
 namespace gort {
 
 namespace {
-
-const char* statusName(uint32_t s) {
-    switch (s) {
-        case Gidle:
-            return "idle";
-        case Grunnable:
-            return "runnable";
-        case Grunning:
-            return "running";
-        case Gsyscall:
-            return "syscall";
-        case Gwaiting:
-            return "waiting";
-        case Gdead:
-            return "dead";
-    }
-    return "???";
-}
 
 void writeAll(const char* buf, size_t n) {
     while (n > 0) {
@@ -49,14 +30,6 @@ void vprinterr(const char* fmt, va_list ap) {
     if (size_t(n) > sizeof buf - 2) n = int(sizeof buf - 2);
     buf[n++] = '\n';
     writeAll(buf, size_t(n));
-}
-
-void printg(G* gp, bool current) {
-    const char* reason = gp->waitreason;
-    printerr("goroutine %lld%s%s [%s%s%s]%s%s:", (long long)gp->goid, gp->name ? " " : "",
-             gp->name ? gp->name : "", statusName(gp->atomicstatus.load(std::memory_order_relaxed)),
-             reason ? ", " : "", reason ? reason : "", gp->lockedm ? " locked to thread" : "",
-             current ? " (current)" : "");
 }
 
 std::atomic<int> dying{0};
@@ -110,33 +83,6 @@ void fatalf(const char* fmt, ...) {
     printerr("%s", "");
     dumpgoroutines(getg());
     abort();
-}
-
-void dumpgoroutines(G* cur) {
-    if (cur != nullptr) {
-        printg(cur, true);
-        printerr("%s", "");
-    }
-    // No lock: the crashing thread may hold allglock. The list only grows
-    // by appending, and a stale entry is still a G.
-    constexpr int kMaxShown = 64;
-    int64_t n = sched.allglen;
-    G** all = sched.allgs;
-    int shown = 0, more = 0;
-    for (int64_t i = 0; i < n && all != nullptr; i++) {
-        G* gp = all[i];
-        if (gp == cur || gp->system) continue;
-        uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
-        if (st == Gdead || st == Gidle) continue;
-        if (shown == kMaxShown) {
-            more++;
-            continue;
-        }
-        printg(gp, false);
-        printerr("%s", "");
-        shown++;
-    }
-    if (more > 0) printerr("...additional goroutines: %d", more);
 }
 
 void allgadd(G* gp) {

@@ -12,6 +12,7 @@
 //     spinning slot for the M it starts (startm passes it on, or undoes it).
 #include "runtime/proc.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -21,6 +22,7 @@ void mput(M* m) {
     m->schedlink = sched.midle;
     sched.midle = m;
     sched.nmidle++;
+    traceCountIdle(sched.npidle.load(std::memory_order_relaxed), sched.nmidle);
     checkdead();
 }
 
@@ -29,6 +31,7 @@ M* mget() {
     if (m != nullptr) {
         sched.midle = m->schedlink;
         sched.nmidle--;
+        traceCountIdle(sched.npidle.load(std::memory_order_relaxed), sched.nmidle);
     }
     return m;
 }
@@ -42,14 +45,16 @@ void pidleput(P* p) {
     if (!runqempty(p)) fatal("pidleput: P has non-empty run queue");
     p->link = sched.pidle;
     sched.pidle = p;
-    sched.npidle.fetch_add(1, std::memory_order_acq_rel);
+    int32_t n = sched.npidle.fetch_add(1, std::memory_order_acq_rel) + 1;
+    traceCountIdle(n, sched.nmidle);
 }
 
 P* pidleget() {
     P* p = sched.pidle;
     if (p != nullptr) {
         sched.pidle = p->link;
-        sched.npidle.fetch_sub(1, std::memory_order_seq_cst);
+        int32_t n = sched.npidle.fetch_sub(1, std::memory_order_seq_cst) - 1;
+        traceCountIdle(n, sched.nmidle);
     }
     return p;
 }
@@ -97,8 +102,10 @@ void stopm(M* m) {
         }
         mput(m);
     }
+    traceIdle(m, TraceIdle::stopm, true);
     m->park.sleep();
     m->park.clear();
+    traceIdle(m, TraceIdle::stopm, false);
     if (m->exitThread) return;
     acquirep(m, m->nextp);
     m->nextp = nullptr;
@@ -154,6 +161,7 @@ void handoffp(P* p) {
     stats().handoffs.fetch_add(1, std::memory_order_relaxed);
     // Work here or globally: start an M for it.
     if (!runqempty(p) || sched.runqsize.load(std::memory_order_relaxed) > 0) {
+        traceHandoff(p, TraceHandoff::startm);
         startm(p, false);
         return;
     }
@@ -163,16 +171,19 @@ void handoffp(P* p) {
                 sched.npidle.load(std::memory_order_relaxed) ==
             0 &&
         sched.nmspinning.compare_exchange_strong(z, 1, std::memory_order_acq_rel)) {
+        traceHandoff(p, TraceHandoff::spinning);
         startm(p, true);
         return;
     }
     sched.lock.lock();
     if (sched.runqsize.load(std::memory_order_relaxed) > 0) {
         sched.lock.unlock();
+        traceHandoff(p, TraceHandoff::startm);
         startm(p, false);
         return;
     }
     int64_t when = p->timer0When.load(std::memory_order_relaxed);
+    traceHandoff(p, TraceHandoff::idle);
     pidleput(p);
     sched.lock.unlock();
     if (when != 0) wakeTimerSleeper(when);

@@ -16,11 +16,13 @@
 
 #include <memory>
 
+#include "runtime/dump.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/runtime.h"
 #include "runtime/signals.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -161,6 +163,7 @@ int init(const Config& c) {
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
     if (!atforkInstalled.exchange(true)) pthread_atfork(nullptr, nullptr, atforkChild);
     stats().reset();
+    observeInit(c);
     runtimeGen.fetch_add(1, std::memory_order_acq_rel);
     pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
     iscgo = c.cgo;
@@ -218,6 +221,7 @@ namespace {
 void teardown() {
     sched.stopping.store(true, std::memory_order_release);
     stopAllThreads();
+    traceShutdown();
     // The threads have left the scheduler; wait until they have left our code
     // too (a few instructions), so libgort may be unloaded after this returns.
     waitThreadsGone();

@@ -17,6 +17,7 @@
 // the template thread (newm.cpp).
 #include "runtime/errors.h"
 #include "runtime/proc.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -82,8 +83,10 @@ void stoplockedm(M* m) {
     if (lg == nullptr || lg->lockedm != m) fatal("stoplockedm: inconsistent locking");
     if (m->p != nullptr) handoffp(releasep(m));
     incidlelocked(1);
+    traceIdle(m, TraceIdle::lockedm, true);
     m->park.sleep();
     m->park.clear();
+    traceIdle(m, TraceIdle::lockedm, false);
 
     if (m->exitThread) return;
     if (lg->status() != Grunnable) {
@@ -102,6 +105,7 @@ void startlockedm(M* m, G* gp) {
     // Hand our P to the locked M along with its G, then go idle.
     // The G itself needs no handing over: the locked M runs its lockedg.
     mp->nextp = releasep(m);
+    traceStartLocked(mp, gp);
     mp->park.wakeup();
     stopm(m);
 }

@@ -40,6 +40,7 @@
 #include "runtime/signals.h"
 #include "runtime/stats.h"
 #include "runtime/testhooks.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -268,6 +269,7 @@ int newm(void (*fn)(), P* p) {
             if (h.haveTemplateThread.load(std::memory_order_acquire) != 0) {
                 mp->schedlink = h.newm;
                 h.newm = mp;
+                traceTemplateHandoff(mp);
                 if (h.waiting) {
                     h.waiting = false;
                     h.wake.wakeup();
@@ -288,6 +290,8 @@ int newm(void (*fn)(), P* p) {
 int newm1(M* mp) {
     sched.nthreads.fetch_add(1, std::memory_order_acq_rel);
     int err;
+    M* cur = getm();
+    mp->byTemplate = cur != nullptr && cur->isTemplate;
     execLock.rlock();
     if (iscgo) {
         if (threadStartHook == nullptr) fatal("_cgo_thread_start missing");
@@ -303,6 +307,7 @@ int newm1(M* mp) {
         newmFailed(mp, err);
         return err;
     }
+    traceNewm(mp);
     auto& counter = iscgo ? stats().msCreatedHook : stats().msCreatedNative;
     counter.fetch_add(1, std::memory_order_relaxed);
     return 0;
@@ -312,6 +317,7 @@ void mstart(M* m) {
     m->g0sp0 = __builtin_frame_address(0);
     setm(m);
     minit(m);
+    traceMStart(m);
     if (m->mstartfn != nullptr) m->mstartfn();
     if (!m->isTemplate && !m->isSysmon) {
         mallocSchedStack(m);  // a worker may run callbacks (C it calls calls back)
@@ -330,6 +336,7 @@ void mexit(M* m) {
     // now, kept idle (up to kIdleReserve), so that the next one to need an M
     // finds it ready instead of waiting for a thread to be created. Go
     // creates it only on demand, on the critical path.
+    traceMExit(m);
     bool replace = false;
     if (m->lockedExt != 0 && !sched.stopping.load(std::memory_order_acquire)) {
         LockGuard g(sched.lock);
@@ -444,8 +451,11 @@ int startTemplateThread() {
     auto& h = sched.newmHandoff;
     uint32_t z = 0;
     if (!h.haveTemplateThread.compare_exchange_strong(z, 1, std::memory_order_acq_rel)) return 0;
-    // Created directly, never delegated: it is the delegate.
-    int err = newm1(allocm(nullptr, templateThread));
+    // Created directly, never delegated: it is the delegate. Marked before
+    // its thread runs (what the thread reports about itself says so).
+    M* mp = allocm(nullptr, templateThread);
+    mp->isTemplate = true;
+    int err = newm1(mp);
     if (err != 0) h.haveTemplateThread.store(0, std::memory_order_release);
     return err;
 }

@@ -44,9 +44,11 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/dump.h"
 #include "runtime/errors.h"
 #include "runtime/sema.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 #include "runtime/traceback.h"
 
 namespace gort {
@@ -184,6 +186,7 @@ GORT_ALWAYS_INLINE M* gswitch(M* m, G* from, G* to, void (*after)(M*, G*)) {
     m->prevg = from;
     m->afterSwitch = after;
     bool dying = after == goexitAfter || after == goexitLocked;
+    traceSwitch(m, from, to, dying);
     transfer_t t = ctxJump(&from->ctx, &to->ctx, m, dying);
     M* cur = static_cast<M*>(t.data);
     finishSwitch(cur, t.fctx);
@@ -352,6 +355,7 @@ void gopark(bool (*unlockf)(G*, void*), void* lock, const char* reason) {
     parkHook(gp);
     M* m = gp->m;
     gp->waitreason = reason;
+    gp->waitsince = waitClock();
     m->waitunlockf = unlockf;
     m->waitlock = lock;
     leave(m, gp, fastNext(m), parkAfter);
@@ -401,6 +405,7 @@ void goparkunlock(Mutex* lock, const char* reason) {
 
 void goready(G* gp) {
     casgstatus(gp, Gwaiting, Grunnable);
+    traceGoUnpark(gp);
     M* m = getm();
     if (GORT_UNLIKELY(gp->affinity) && gp->lastm != m && readyOnLastm(gp)) return;
     P* p = m != nullptr ? m->p : nullptr;
@@ -580,6 +585,7 @@ int newproc(GoFunc fn, void* arg, const GoOptions& opts, int64_t* goidOut) {
     G* gp = newproc1(fn, arg, opts, p);
     if (gp == nullptr) return kENOMEM;
     if (goidOut != nullptr) *goidOut = gp->goid;  // before gp can run and be reused
+    traceGoCreate(gp);
     bool spilled = false;
     if (p != nullptr) {
         spilled = runqput(p, gp, true);

@@ -13,6 +13,7 @@
 
 #include "runtime/proc.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -77,6 +78,7 @@ G* runqsteal(P* p, P* p2, bool stealRunNextG) {
     uint32_t t = p->runqtail.load(std::memory_order_relaxed);
     uint32_t n = runqgrab(p2, p->runq, t, stealRunNextG);
     if (n == 0) return nullptr;
+    traceSteal(p, p2, n);
     n--;
     G* gp = p->runq[(t + n) % kRunqSize].load(std::memory_order_relaxed);
     if (n == 0) return gp;
@@ -100,7 +102,8 @@ void globrunqput(G* gp) {
         sched.runqhead = gp;
     }
     sched.runqtail = gp;
-    sched.runqsize.fetch_add(1, std::memory_order_relaxed);
+    int32_t len = sched.runqsize.fetch_add(1, std::memory_order_relaxed) + 1;
+    traceCountGlobalRunq(len);
 }
 
 void globrunqputbatch(G* head, G* tail, int32_t n) {
@@ -135,6 +138,7 @@ G* globrunqget(P* p, int32_t max) {
         runqput(p, g1, false);
     }
     if (sched.runqhead == nullptr) sched.runqtail = nullptr;
+    traceCountGlobalRunq(sched.runqsize.load(std::memory_order_relaxed));
     return gp;
 }
 

@@ -32,6 +32,7 @@ constexpr size_t kPoolKeepDirty = 256;
 struct Arena {
     uintptr_t base;
     size_t len;
+    size_t size;  // usable size of its stacks
 };
 
 struct SizePool {
@@ -92,13 +93,39 @@ bool newArena(StackState* st, SizePool& pool) {
             return false;
         }
     }
-    st->arenas.push_back(Arena{base, len});
+    st->arenas.push_back(Arena{base, len, pool.size});
     // Push in reverse so the lowest slot is handed out first.
     for (size_t i = slots; i-- > 0;) {
         uintptr_t lo = base + i * slot + kGuardSize;
         pool.free.push_back(Stack{lo, lo + pool.size});
     }
     return true;
+}
+
+// The largest stack use seen (bytes), by stackTouched and stackHighWater.
+std::atomic<size_t> maxTouched{0};
+
+void noteTouched(size_t n) {
+    size_t m = maxTouched.load(std::memory_order_relaxed);
+    while (n > m && !maxTouched.compare_exchange_weak(m, n, std::memory_order_relaxed)) {
+    }
+}
+
+// lowestResident returns the lowest resident page in [lo, hi) (page
+// aligned), or hi if none is: mincore, a window of pages at a time.
+uintptr_t lowestResident(uintptr_t lo, uintptr_t hi) {
+    constexpr size_t kWindow = 4096;  // pages per mincore call
+    unsigned char vec[kWindow];
+    for (uintptr_t a = lo; a < hi;) {
+        size_t pages = std::min<size_t>((hi - a) / kPageSize, kWindow);
+        if (pages == 0) break;
+        if (mincore(reinterpret_cast<void*>(a), pages * kPageSize, vec) != 0) return hi;
+        for (size_t i = 0; i < pages; i++) {
+            if (vec[i] & 1) return a + i * kPageSize;
+        }
+        a += pages * kPageSize;
+    }
+    return hi;
 }
 
 }  // namespace
@@ -152,6 +179,28 @@ void stackReleaseAll() {
     for (SizePool& p : st->pools) p.free.reset();
     st->pools.reset();
     st->inUse = 0;
+    maxTouched.store(0, std::memory_order_relaxed);
+}
+
+size_t stackTouched(const Stack& s) {
+    if (!s) return 0;
+    size_t n = s.hi - lowestResident(s.lo, s.hi);
+    noteTouched(n);
+    return n;
+}
+
+size_t stackHighWater() {
+    StackState* st = state();
+    LockGuard g(st->lock);
+    // One mincore pass per arena covers all of its slots; a slot's use is
+    // from its top down to its lowest resident page.
+    for (const Arena& a : st->arenas) {
+        size_t slot = a.size + kGuardSize;
+        for (uintptr_t lo = a.base + kGuardSize; lo + a.size <= a.base + a.len; lo += slot) {
+            noteTouched(lo + a.size - lowestResident(lo, lo + a.size));
+        }
+    }
+    return maxTouched.load(std::memory_order_relaxed);
 }
 
 StackStats stackStats() {

@@ -53,6 +53,13 @@ void stackfree(Stack s);
 // (the guard page, or a little further below it for frames that skip it).
 bool stackGuardContains(const Stack& s, uintptr_t addr);
 
+// stackTouched is how much of s has been used: from its top down to its
+// lowest resident page (mincore; a reused stack keeps the pages its earlier
+// goroutines touched). stackHighWater is the largest use of any stack seen
+// so far (every arena scanned, one mincore pass each), reset at shutdown.
+size_t stackTouched(const Stack& s);
+size_t stackHighWater();
+
 // stackReleaseAll unmaps every pooled stack and arena (shutdown; no stack may
 // be in use).
 void stackReleaseAll();

@@ -53,7 +53,7 @@ void readState(RuntimeStats* s) {
     }
     s->extraMsInUse = uint64_t(sched.extraMInUse.load(std::memory_order_relaxed));
     s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
-    s->stackHighWater = 0;
+    s->stackHighWater = stackHighWater();
 }
 
 }  // namespace

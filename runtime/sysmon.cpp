@@ -29,9 +29,11 @@
 #include <algorithm>
 
 #include "runtime/deadlock.h"
+#include "runtime/dump.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
+#include "runtime/trace.h"
 
 namespace gort {
 
@@ -75,6 +77,7 @@ int retake(int64_t now) {
         incidlelocked(-1);
         if (casPsyscall(p, Pidle)) {
             stats().pRetakes.fetch_add(1, std::memory_order_relaxed);
+            traceRetake(p);
             n++;
             handoffp(p);
         }
@@ -123,28 +126,6 @@ void sysmonSleep(int64_t ns) {
     futexsleep(&sched.sysmonGen, gen, ns);
 }
 
-// schedtrace prints one line about the scheduler (Go's GODEBUG=schedtrace).
-void schedtrace(int64_t now, int64_t start) {
-    char buf[512];
-    int n = 0;
-    int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);
-    LockGuard g(sched.lock);
-    n += snprintf(
-        buf + n, sizeof buf - size_t(n),
-        "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%lld spinningthreads=%d "
-        "idlethreads=%d runqueue=%d [",
-        (long long)((now - start) / 1000000), procs, sched.npidle.load(std::memory_order_relaxed),
-        (long long)(sched.mnext - sched.nmfreed), sched.nmspinning.load(std::memory_order_relaxed),
-        sched.nmidle, sched.runqsize.load(std::memory_order_relaxed));
-    for (int32_t i = 0; i < procs && n < int(sizeof buf) - 16; i++) {
-        P* p = sched.allp[i].load(std::memory_order_acquire);
-        uint32_t len = p->runqtail.load(std::memory_order_relaxed) -
-                       p->runqhead.load(std::memory_order_relaxed);
-        n += snprintf(buf + n, sizeof buf - size_t(n), i == 0 ? "%u" : " %u", len);
-    }
-    printerr("%s]", buf);
-}
-
 }  // namespace
 
 void sysmon() {
@@ -161,7 +142,7 @@ void sysmon() {
         if (traceNs > 0) {
             int64_t now = nanotime();
             if (now - lastTrace >= traceNs) {
-                schedtrace(now, start);
+                printSchedtrace(now - start);  // dump.cpp
                 lastTrace = now;
             }
         }

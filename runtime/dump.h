@@ -1,0 +1,48 @@
+// Goroutine dumps (dump.cpp): the printer behind gort_dump_goroutines, the
+// fatal-error and deadlock reports and the stall report; Go's SCHED lines
+// (schedtrace, scheddetail); the settings they take from Config.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+#include "runtime/runtime.h"
+
+namespace gort {
+
+struct G;
+
+// waitClock is when a goroutine parks (G::waitsince): CLOCK_MONOTONIC_COARSE,
+// a few nanoseconds (no TSC read), millisecond resolution: enough to say for
+// how long a goroutine has waited.
+inline int64_t waitClock() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// dumpAll writes every goroutine to fd: id, name, state, wait reason and for
+// how long, the M it is locked to, its stack use, and its stack (function
+// names; file:line where debug information exists), parked ones included.
+// cur, if set, is the caller's own goroutine and goes first. It takes no
+// runtime lock (a crashing thread may hold one); concurrent dumps are
+// serialised among themselves. At most `limit` goroutines get a stack
+// (<= 0: all); the rest get their header line.
+void dumpAll(int fd, G* cur, int limit = 0);
+// dumpGoroutine writes one goroutine (the stall report uses it).
+void dumpGoroutine(int fd, G* gp);
+
+// symbolize writes the name of the function containing pc (demangled);
+// false if there is none.
+bool symbolize(uintptr_t pc, char* buf, size_t len);
+
+// printSchedtrace prints Go's SCHED line to stderr (sinceNs: since the
+// runtime started), and with scheddetail its P, M and G lines.
+void printSchedtrace(int64_t sinceNs);
+
+// observeInit takes the settings of this file and deadlock.cpp from the
+// runtime's configuration (init).
+void observeInit(const Config& c);
+
+}  // namespace gort

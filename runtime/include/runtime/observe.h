@@ -1,0 +1,26 @@
+// Seeing the scheduler, for the layers above: the execution trace
+// (runtime/trace.cpp) and goroutine dumps (runtime/dump.cpp).
+#pragma once
+
+#include <cstddef>
+
+namespace gort {
+
+struct TraceOptions {
+    const char* path = nullptr;  // the JSON file (created or truncated)
+    size_t bufferBytes = 0;      // memory for events not yet written; 0: 64 MiB
+};
+
+// traceStart opens the file and starts recording: kOK, kEALREADY (a trace is
+// running), kEINVAL (no path, or the file cannot be created: errno says
+// why), kETHREAD (the writer thread could not be created).
+int traceStart(const TraceOptions& o);
+// traceStop stops recording, writes what is buffered and finishes the file:
+// kOK, or kEINVAL when no trace is running.
+int traceStop();
+
+// dumpGoroutines writes every goroutine, with its stack, to fd (the
+// caller's own goroutine first).
+void dumpGoroutines(int fd);
+
+}  // namespace gort

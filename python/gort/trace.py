@@ -9,6 +9,8 @@ creation, handoffs, retakes and steals.
 
 Both raise gort.GortError (code gort.ENOTSUP) when the libgort in use was
 built without tracing.
+
+A picture of a trace: python3 -m gort.trace plot trace.json -o timeline.png
 """
 
 from . import _gort
@@ -37,3 +39,19 @@ class tracing:
     def __exit__(self, *exc):
         stop()
         return False
+
+
+def _main(argv=None):
+    """python3 -m gort.trace plot TRACE.json [-o timeline.png]"""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "plot":
+        print("usage: python3 -m gort.trace plot TRACE.json [-o timeline.png]", file=sys.stderr)
+        return 2
+    from . import _trace_plot
+    return _trace_plot.main(args[1:])
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_main())

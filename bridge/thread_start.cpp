@@ -46,8 +46,4 @@ int defaultThreadStart(const ThreadStart* ts) {
     return err;
 }
 
-void useDefaultThreadStart() {
-    setThreadStartHook(defaultThreadStart, true);
-}
-
 }  // namespace gort::bridge

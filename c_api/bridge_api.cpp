@@ -1,5 +1,7 @@
 // The C ABI: cgocall, blocking regions, callbacks, the thread-start hook,
 // fork/exec.
+#include <atomic>
+
 #include "bridge/fork_exec.h"
 #include "capi.h"
 #include "runtime/cgo.h"
@@ -7,7 +9,7 @@
 using namespace gort;
 
 namespace gort::capi {
-extern gort_thread_start_fn userThreadStart;
+extern std::atomic<gort_thread_start_fn> userThreadStart;
 }
 
 extern "C" {
@@ -41,7 +43,7 @@ GORT_API int gort_callback(gort_fn fn, void* arg) {
 GORT_API int gort_set_thread_start(gort_thread_start_fn fn) {
     if (forkedChild()) return GORT_ENOTSUP;
     if (initialized()) return GORT_EBUSY;
-    capi::userThreadStart = fn;
+    capi::userThreadStart.store(fn, std::memory_order_release);
     return GORT_OK;
 }
 

@@ -190,6 +190,7 @@ void handlesAtShutdown() {
     }
     for (uint64_t i = 0; i < uint64_t(nchunks) * kChunkSlots; i++) {
         Slot* s = slotAt(i);
+        if (s == nullptr) continue;  // (freed chunks: only under the init lock, held here too)
         uint64_t st = s->state.load(std::memory_order_acquire);
         if (!(st & kLive) ||
             (s->kind != Kind::chan && s->kind != Kind::waitgroup && s->kind != Kind::mutex)) {

@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <atomic>
 
 #include <cstddef>
 
@@ -21,7 +22,7 @@ namespace gort::capi {
 size_t traceBufferBytes();
 
 // The hook gort_set_thread_start installed (null: the default).
-gort_thread_start_fn userThreadStart = nullptr;
+std::atomic<gort_thread_start_fn> userThreadStart{nullptr};
 
 int64_t timeoutDeadline(int64_t timeoutNs) {
     if (timeoutNs < 0) return -1;
@@ -209,13 +210,13 @@ GORT_API int gort_init(const gort_config* c) {
     if (int r = resolveConfig(c, &rc); r != GORT_OK) return r;
     if (initialized()) return GORT_EALREADY;
     if (rc.cgo) {
-        if (capi::userThreadStart != nullptr) {
-            setThreadStartHook(reinterpret_cast<ThreadStartHook>(capi::userThreadStart), false);
-        } else {
-            bridge::useDefaultThreadStart();
-        }
+        gort_thread_start_fn user = capi::userThreadStart.load(std::memory_order_acquire);
+        rc.threadStart =
+            user != nullptr ? reinterpret_cast<ThreadStartHook>(user) : bridge::defaultThreadStart;
+        rc.threadStartEnds = user == nullptr;
     }
-    setShutdownHook(atShutdown);
+    rc.beforeTeardown = atShutdown;
+    rc.afterTeardown = capi::handlesFreeIfUnused;  // under the runtime's lock: no init races it
     int r = init(rc);
     if (r == GORT_OK && rc.tracePath != nullptr) {
         TraceOptions o;
@@ -232,9 +233,7 @@ GORT_API int gort_init(const gort_config* c) {
 }
 
 GORT_API int gort_shutdown(int64_t timeout_ns) {
-    int rc = shutdown(timeout_ns);
-    if (rc == kOK) capi::handlesFreeIfUnused();
-    return rc;
+    return shutdown(timeout_ns);
 }
 
 GORT_API int gort_get_stats(gort_stats* s, size_t size) {

@@ -4,14 +4,15 @@
 // A thread created by C, or the application's main thread, has no M. To run
 // goroutine code there, needm gives it one from a pool of spares. Everything
 // a thread needs is made with the M (its goroutine, the scheduler stack of
-// its callbacks, its alternate signal stack), so needm allocates nothing
-// while the pool has a spare: a callback may come from a signal handler
-// (golang/go#15994). When needm takes the last spare it asks sysmon for a
-// new one (Go's needextram: made later, in a thread that may allocate);
-// only if the pool is empty does needm allocate one itself. dropm puts an M
-// back, or frees it beyond kMaxPooled spares: a burst of threads does not
-// leave a pool the size of the burst, and each racing needm makes at most
-// its own M. Extra Ms do not count toward the thread limit (golang/go#60004).
+// its callbacks, its alternate signal stack), so needm allocates nothing,
+// ever: a callback may come from a signal handler (golang/go#15994), where
+// malloc may deadlock. When needm takes the last spare it asks sysmon for a
+// new one (Go's needextram: made later, in a thread that may allocate); if
+// the pool is empty, needm waits for sysmon, which makes one spare per
+// waiter (Go's needm waits in lockextra likewise). dropm puts an M back, or
+// frees it beyond kMaxPooled spares: a burst of threads does not leave a
+// pool the size of the burst. Extra Ms do not count toward the thread limit
+// (golang/go#60004).
 //
 // Each extra M owns one goroutine of its own, which runs the thread's
 // callbacks; between callbacks it sits in a system call (Gsyscall) and does
@@ -42,6 +43,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "runtime/futex.h"
 #include "runtime/proc.h"
 #include "runtime/runtime.h"
 #include "runtime/signals.h"
@@ -144,19 +146,57 @@ void freeExtraM(M* m) {
     mfree(m);
 }
 
+// extramPool adds m to the pool of spares (extraLock held) and wakes the
+// needms waiting for one.
+void extramPool(M* m) {
+    m->schedlink = sched.extram;
+    sched.extram = m;
+    sched.extraMCount.fetch_add(1, std::memory_order_relaxed);
+    sched.extraGen.fetch_add(1, std::memory_order_release);
+    if (sched.extraWaiters.load(std::memory_order_acquire) > 0) {
+        futexwakeup(&sched.extraGen, INT32_MAX);
+    }
+}
+
 // extramPut returns m to the pool of spares, or frees it when the pool is
-// full.
+// full and every thread waiting for a spare has one to take.
 void extramPut(M* m) {
     {
         LockGuard g(sched.extraLock);
-        if (sched.extraMCount.load(std::memory_order_relaxed) < kMaxPooled) {
-            m->schedlink = sched.extram;
-            sched.extram = m;
-            sched.extraMCount.fetch_add(1, std::memory_order_relaxed);
+        int32_t n = sched.extraMCount.load(std::memory_order_relaxed);
+        if (n < kMaxPooled || n < sched.extraWaiters.load(std::memory_order_acquire)) {
+            extramPool(m);
             return;
         }
     }
     freeExtraM(m);
+}
+
+// extramTake takes a spare from the pool, or null.
+M* extramTake() {
+    LockGuard g(sched.extraLock);
+    M* m = sched.extram;
+    if (m != nullptr) {
+        sched.extram = m->schedlink;
+        sched.extraMCount.fetch_sub(1, std::memory_order_relaxed);
+    }
+    return m;
+}
+
+// extramWait waits until sysmon has pooled a spare (or a thread has given
+// one back), and takes it. Only futex calls: safe in a signal handler.
+M* extramWait() {
+    sched.extraWaiters.fetch_add(1, std::memory_order_acq_rel);
+    M* m;
+    for (;;) {
+        uint32_t gen = sched.extraGen.load(std::memory_order_acquire);
+        if ((m = extramTake()) != nullptr) break;
+        sched.needExtraM.store(true, std::memory_order_release);
+        wakeSysmon();
+        futexsleep(&sched.extraGen, gen, 1'000'000);
+    }
+    sched.extraWaiters.fetch_sub(1, std::memory_order_acq_rel);
+    return m;
 }
 
 // graveyardRemove takes m off the graveyard; false if it is not there.
@@ -206,27 +246,27 @@ void extramInit() {
 
 void extramReplenish() {
     if (!sched.needExtraM.exchange(false, std::memory_order_acq_rel)) return;
-    bool empty;
-    {
+    // One spare beyond the threads waiting (a burst of first callbacks is
+    // served in one go), made outside the lock.
+    for (;;) {
+        {
+            LockGuard g(sched.extraLock);
+            if (sched.extraMCount.load(std::memory_order_relaxed) >
+                sched.extraWaiters.load(std::memory_order_acquire)) {
+                return;
+            }
+        }
+        M* m = oneNewExtraM();
         LockGuard g(sched.extraLock);
-        empty = sched.extram == nullptr;
+        extramPool(m);
     }
-    if (empty) extramPut(oneNewExtraM());
 }
 
 M* needm(bool bind) {
     BlockSignals b;
-    M* m;
-    {
-        LockGuard g(sched.extraLock);
-        m = sched.extram;
-        if (m != nullptr) {
-            sched.extram = m->schedlink;
-            sched.extraMCount.fetch_sub(1, std::memory_order_relaxed);
-        }
-    }
+    M* m = extramTake();
     if (m == nullptr) {
-        m = oneNewExtraM();  // the pool ran dry: this thread makes its own
+        m = extramWait();  // the pool ran dry: sysmon makes one
     } else if (sched.extraMCount.load(std::memory_order_relaxed) == 0) {
         // Took the last spare: sysmon makes the next (needm itself must not
         // allocate: it may run in a signal handler).

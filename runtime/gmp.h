@@ -164,7 +164,9 @@ struct M {
     uintptr_t stackLo = 0, stackHi = 0;   // the thread's own stack (overflow reports)
     void* g0sp0 = nullptr;                // g0's frame where the thread entered the runtime
     Context cgoctx;                       // the persistent C context (cgocall.cpp)
-    bool cgoctxChecked = false;           // whether the thread's stack allows one
+    FpEnv cgoFpenv;                       // ... the floating-point environment it left with
+    bool cgoFpenvKnown = false;
+    bool cgoctxChecked = false;  // whether the thread's stack allows one
     // The scheduler's stack while a callback runs on the thread's own stack
     // (cgocallback.cpp): made with the M, so no callback allocates one.
     Stack schedStack;
@@ -324,11 +326,13 @@ struct Sched {
 
     // Extra Ms: Ms for threads the runtime did not create (extram.cpp).
     Mutex extraLock;
-    M* extram = nullptr;                  // pooled, not bound to a thread
-    std::atomic<int32_t> extraMCount{0};  // written under extraLock; checkdead reads it
-    std::atomic<int32_t> extraMInUse{0};  // extra Ms held by threads
-    std::atomic<bool> needExtraM{false};  // the pool ran dry: sysmon makes a spare
-    int64_t nextram = 0;                  // extra Ms in allm (sched.lock; not in the thread limit)
+    M* extram = nullptr;                   // pooled, not bound to a thread
+    std::atomic<int32_t> extraMCount{0};   // written under extraLock; checkdead reads it
+    std::atomic<int32_t> extraMInUse{0};   // extra Ms held by threads
+    std::atomic<bool> needExtraM{false};   // the pool ran dry: sysmon makes a spare
+    std::atomic<int32_t> extraWaiters{0};  // needms waiting for sysmon to make a spare
+    std::atomic<uint32_t> extraGen{0};     // futex word: bumped when a spare is pooled
+    int64_t nextram = 0;                   // extra Ms in allm (sched.lock; not in the thread limit)
 
     // Kernel ids of the threads that ran mexit (under sched.lock): shutdown
     // waits for every one to be gone from the kernel, so no thread still

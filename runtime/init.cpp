@@ -38,7 +38,8 @@ struct Gate {
 };
 constinit Gate gate;
 
-void (*shutdownHook)() = nullptr;
+void (*beforeTeardown)() = nullptr;  // Config::beforeTeardown (under initLock)
+void (*afterTeardown)() = nullptr;   // Config::afterTeardown (under initLock)
 
 // A raw fork() of a process whose runtime runs leaves the child with the
 // runtime's memory but none of its threads: nothing can work there.
@@ -162,6 +163,9 @@ int init(const Config& c) {
     LockGuard g(initLock);
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
     if (!atforkInstalled.exchange(true)) pthread_atfork(nullptr, nullptr, atforkChild);
+    if (c.threadStart != nullptr) setThreadStartHook(c.threadStart, c.threadStartEnds);
+    beforeTeardown = c.beforeTeardown;
+    afterTeardown = c.afterTeardown;
     stats().reset();
     observeInit(c);
     runtimeGen.fetch_add(1, std::memory_order_acq_rel);
@@ -207,13 +211,10 @@ int shutdown(int64_t timeoutNs) {
         if (numGoroutine() == 0) break;
         gate.open.store(true, std::memory_order_seq_cst);
     }
-    if (shutdownHook != nullptr) shutdownHook();
+    if (beforeTeardown != nullptr) beforeTeardown();
     teardown();
+    if (afterTeardown != nullptr) afterTeardown();
     return kOK;
-}
-
-void setShutdownHook(void (*hook)()) {
-    shutdownHook = hook;
 }
 
 namespace {

@@ -139,12 +139,16 @@ int workerMs(M* except) {
 }
 
 // freeUnstartedM undoes allocm for an M whose thread will never run: the
-// work and P it was given go to the global queue and to an idle M (or the
-// idle list), and the M leaves allm.
+// work and P it was given go to the global queue and to an idle M, else to
+// an M waiting in stoplockedm for its locked G (that G runs, and when it
+// exits locked its thread goes, so the next thread creation may succeed),
+// else the idle list (sysmon is woken to find the work: unstrand); the M
+// leaves allm.
 void freeUnstartedM(M* mp) {
     if (mp->mstartfn == mspinning) {
         sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
     }
+    bool stranded = false;
     {
         LockGuard g(sched.lock);
         if (P* p = mp->nextp) {
@@ -155,13 +159,21 @@ void freeUnstartedM(M* mp) {
             if (M* idle = mget()) {
                 idle->nextp = p;
                 idle->park.wakeup();
+            } else if (G* lg = globrunqgetLocked()) {
+                // What startlockedm does: the P goes to the M, which runs
+                // lg (its lockedg) once woken.
+                sched.nmidlelocked--;
+                lg->lockedm->nextp = p;
+                lg->lockedm->park.wakeup();
             } else {
                 pidleput(p);
+                stranded = sched.runqsize.load(std::memory_order_relaxed) > 0;
             }
         }
         allmRemove(mp);
     }
     mfree(mp);
+    if (stranded) wakeSysmon();
 }
 
 // newmFailed undoes a newm whose thread could not be created.

@@ -128,12 +128,11 @@ void stackput(P* p, Stack s) {
     stackfree(s);
 }
 
-// gstart gives a G that has never run its stack and initial context.
+// gstart gives a G that has never run its initial context (its stack came
+// with it from newproc1).
 void gstart(M* m, G* gp) {
-    if (!gp->stack) {
-        gp->stack = stackget(m->p, gp->stackSize);
-        if (!gp->stack) throwOOM("a goroutine stack", gp->stackSize);
-    }
+    (void)m;
+    if (!gp->stack) fatal("gstart: goroutine without a stack");
     ctxMake(&gp->ctx, reinterpret_cast<void*>(gp->stack.lo), gp->stack.size(), gentry);
 }
 
@@ -506,6 +505,22 @@ void gfput(P* p, G* gp) {
     }
 }
 
+namespace {
+
+// gfputDead returns a G that never ran to the free lists (p may be null).
+void gfputDead(P* p, G* gp) {
+    if (p != nullptr) {
+        gfput(p, gp);
+        return;
+    }
+    LockGuard g(sched.gFreeLock);
+    gp->schedlink = sched.gFree;
+    sched.gFree = gp;
+    sched.ngFree++;
+}
+
+}  // namespace
+
 void gdelete(G* gp) {
     allgremove(gp);
     rtdelete(gp->timer);
@@ -550,9 +565,17 @@ G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
         gp->atomicstatus.store(Gdead, std::memory_order_relaxed);
         allgadd(gp);
     }
+    gp->stackSize = stackRoundSize(opts.stackSize);
+    // The stack now, not at the first run: memory running out is the
+    // spawner's kENOMEM, never a fatal error later on the scheduler.
+    gp->stack = stackget(p, gp->stackSize);
+    if (!gp->stack) {
+        gfputDead(p, gp);
+        free(name);
+        return nullptr;
+    }
     gp->fn = fn;
     gp->arg = arg;
-    gp->stackSize = stackRoundSize(opts.stackSize);
     gp->ctx.fctx = nullptr;
     gp->name = name;
     gp->goid = goidalloc(p);

@@ -85,6 +85,9 @@ void runqdrain(P* p);
 void globrunqput(G* gp);                             // sched.lock held
 void globrunqputbatch(G* head, G* tail, int32_t n);  // sched.lock held
 G* globrunqget(P* p, int32_t max);                   // sched.lock held
+// globrunqgetLocked takes off the global queue the first G locked to an M
+// (that M waits for it in stoplockedm), or null (sched.lock held).
+G* globrunqgetLocked();
 
 // ---- idle Ms and Ps (idle.cpp) -------------------------------------------
 

@@ -142,4 +142,22 @@ G* globrunqget(P* p, int32_t max) {
     return gp;
 }
 
+G* globrunqgetLocked() {
+    G* prev = nullptr;
+    for (G* gp = sched.runqhead; gp != nullptr; prev = gp, gp = gp->schedlink) {
+        if (gp->lockedm == nullptr) continue;
+        G* next = gp->schedlink;
+        if (prev != nullptr) {
+            prev->schedlink = next;
+        } else {
+            sched.runqhead = next;
+        }
+        if (sched.runqtail == gp) sched.runqtail = prev;
+        gp->schedlink = nullptr;
+        sched.runqsize.fetch_sub(1, std::memory_order_relaxed);
+        return gp;
+    }
+    return nullptr;
+}
+
 }  // namespace gort

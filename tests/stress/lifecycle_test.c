@@ -376,13 +376,12 @@ static void progress(void) {
             atomic_load(&finished));
 }
 
-/* Usage: lifecycle_test [inits|shutdowns|cycles]... (default: inits
- * cycles). */
+/* Usage: lifecycle_test [inits|shutdowns|cycles]... (default: all three). */
 int main(int argc, char** argv) {
     stress_setup("stress.lifecycle", 90);
     stress_progress = progress;
-    const char* defaults[] = {"inits", "cycles"};
-    int n = argc > 1 ? argc - 1 : 2;
+    const char* defaults[] = {"inits", "shutdowns", "cycles"};
+    int n = argc > 1 ? argc - 1 : 3;
     for (int i = 0; i < n; i++) {
         const char* what = argc > 1 ? argv[i + 1] : defaults[i];
         if (strcmp(what, "inits") == 0) STRESS_RUN(test_inits_race_shutdowns);

@@ -10,7 +10,4 @@ namespace gort::bridge {
 // call). Returns 0 or the pthread_create error.
 int defaultThreadStart(const ThreadStart* ts);
 
-// useDefaultThreadStart installs defaultThreadStart as the runtime's hook.
-void useDefaultThreadStart();
-
 }  // namespace gort::bridge

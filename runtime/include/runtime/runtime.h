@@ -23,6 +23,10 @@ struct ThreadStart {
     size_t stackSize;
 };
 
+// The thread-start hook (Go's _cgo_thread_start); a cgo-mode runtime
+// creates every thread through it. See Config::threadStart.
+using ThreadStartHook = int (*)(const ThreadStart*);
+
 struct Config {
     int32_t maxprocs = 0;      // 0: number of CPUs available to the process
     size_t stackSize = 0;      // default goroutine stack size; 0: 128 KiB
@@ -34,6 +38,19 @@ struct Config {
     bool lendForCPU = false;   // lend Ps for goroutines computing 10 ms without yielding
     bool abortOnDeadlock = false;     // a deadlock with no main goroutine aborts
     const char* tracePath = nullptr;  // start an execution trace there
+    // Installed by init under its lock, so that a racing init (which gets
+    // kEALREADY) changes nothing:
+    //   threadStart (cgo mode; null: the one setThreadStartHook set) and
+    //   threadStartEnds: the hook's threads end when fn returns (so
+    //   shutdown can wait for them to be gone; a pooling hook says false);
+    //   beforeTeardown: shutdown calls it once the call gate is closed and
+    //   no goroutine is left, before the threads stop (the layer above
+    //   frees the objects it keeps for users: c_api's handles);
+    //   afterTeardown: shutdown calls it last, still under its lock.
+    ThreadStartHook threadStart = nullptr;
+    bool threadStartEnds = false;
+    void (*beforeTeardown)() = nullptr;
+    void (*afterTeardown)() = nullptr;
 };
 
 // init starts the runtime. Ms are created as work appears. kETHREAD when
@@ -59,10 +76,6 @@ struct CallGate {
 };
 int callEnter(CallGate* g);
 void callExit(const CallGate& g);
-// setShutdownHook installs a function that shutdown calls once the call gate
-// is closed and no goroutine is left, before the runtime's threads stop: the
-// layer above frees the objects it keeps for users there (c_api's handles).
-void setShutdownHook(void (*hook)());
 
 // forkedChild: this process is the child of a raw fork() of a process whose
 // runtime was running (every call returns kENOTSUP).
@@ -120,11 +133,8 @@ int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts = {});
 // onGoroutine reports whether the calling thread is running a goroutine.
 bool onGoroutine();
 
-// The thread-start hook (Go's _cgo_thread_start), set by bridge/ before
-// init; a cgo-mode runtime creates every thread through it.
-// threadsEnd says the hook's threads end when fn returns (so shutdown can
-// wait for them to be gone); a hook that runs fn on pooled threads says no.
-using ThreadStartHook = int (*)(const ThreadStart*);
+// setThreadStartHook sets the thread-start hook before init (the C++ tests;
+// the C ABI passes it in Config). threadsEnd as Config::threadStartEnds.
 void setThreadStartHook(ThreadStartHook hook, bool threadsEnd);
 
 // Counters, summed over the runtime: one field per GORT_STATS_LIST entry

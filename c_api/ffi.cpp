@@ -42,7 +42,8 @@ static_assert(GORT_FFI_VOID == bridge::kFfiVoid && GORT_FFI_POINTER == bridge::k
                   GORT_FFI_INTPTR + 1 == bridge::kFfiTypeCount,
               "GORT_FFI_* are the bridge's type codes");
 static_assert(GORT_FFI_MAX_ARGS == bridge::kFfiMaxArgs &&
-                  GORT_FFI_MAX_FIELDS == bridge::kFfiMaxFields,
+                  GORT_FFI_MAX_FIELDS == bridge::kFfiMaxFields &&
+                  GORT_FFI_MAX_STRUCT_SIZE == bridge::kFfiMaxStructSize,
               "the C ABI's ffi limits are the bridge's");
 
 void report(const char* fn, const char* msg) {

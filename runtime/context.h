@@ -16,7 +16,12 @@
 
 #include <boost/context/detail/fcontext.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
+#if defined(__x86_64__) || defined(__i386__)
+#include <fpu_control.h>
+#include <xmmintrin.h>
+#endif
 
 #include "runtime/base.h"
 
@@ -38,6 +43,83 @@ void __asan_unpoison_memory_region(void const volatile* addr, size_t size);
 #endif
 
 namespace gort {
+
+// FpEnv is the floating-point environment a jump saves for the context it
+// leaves and loads for the one it resumes: the SSE control/status word
+// (MXCSR) and the x87 control word. Loading a different MXCSR is slow, so
+// code that switches often keeps both sides equal (cgocall.cpp).
+#if defined(__x86_64__) || defined(__i386__)
+struct FpEnv {
+    uint32_t mxcsr = 0;
+    fpu_control_t x87 = 0;
+    bool operator==(const FpEnv&) const = default;
+};
+
+inline FpEnv fpenvGet() {
+    FpEnv e;
+    e.mxcsr = _mm_getcsr();
+    _FPU_GETCW(e.x87);
+    return e;
+}
+
+inline uint32_t mxcsrGet() {
+    return _mm_getcsr();
+}
+
+inline fpu_control_t x87Get() {
+    fpu_control_t cw;
+    _FPU_GETCW(cw);
+    return cw;
+}
+
+// mxcsrControlDiffers: the two MXCSR values differ in more than the sticky
+// exception flags (rounding, masks, FTZ/DAZ: what fesetround, fesetenv and
+// feenableexcept change, in the x87 control word as well).
+inline bool mxcsrControlDiffers(uint32_t a, uint32_t b) {
+    return ((a ^ b) & ~uint32_t{0x3f}) != 0;
+}
+
+// fpenvLoad makes e the environment, known to differ from `was`.
+inline void fpenvLoad(const FpEnv& e, const FpEnv& was) {
+    if (e.mxcsr != was.mxcsr) _mm_setcsr(e.mxcsr);
+    if (e.x87 != was.x87) {
+        fpu_control_t cw = e.x87;
+        _FPU_SETCW(cw);
+    }
+}
+// fpenvResume makes c the environment after a switch restored `was`:
+// MXCSR, and the x87 control word when MXCSR's control bits moved.
+inline void fpenvResume(const FpEnv& c, const FpEnv& was) {
+    if (c.mxcsr != was.mxcsr) _mm_setcsr(c.mxcsr);
+    if (mxcsrControlDiffers(c.mxcsr, was.mxcsr)) {
+        fpu_control_t cw = x87Get();
+        if (cw != c.x87) {
+            cw = c.x87;
+            _FPU_SETCW(cw);
+        }
+    }
+}
+#else
+struct FpEnv {
+    uint32_t mxcsr = 0;
+    int x87 = 0;
+    bool operator==(const FpEnv&) const = default;
+};
+inline FpEnv fpenvGet() {
+    return {};
+}
+inline uint32_t mxcsrGet() {
+    return 0;
+}
+inline int x87Get() {
+    return 0;
+}
+inline bool mxcsrControlDiffers(uint32_t, uint32_t) {
+    return false;
+}
+inline void fpenvLoad(const FpEnv&, const FpEnv&) {}
+inline void fpenvResume(const FpEnv&, const FpEnv&) {}
+#endif
 
 using fcontext_t = boost::context::detail::fcontext_t;
 using transfer_t = boost::context::detail::transfer_t;

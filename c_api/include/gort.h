@@ -30,7 +30,9 @@
  *   - Before gort_init and after gort_shutdown, calls return #GORT_ENOTINIT
  *     (constructors return NULL with errno = EPERM), except gort_config_init,
  *     gort_set_thread_start, gort_strerror, gort_version, gort_init and the
- *     ffi signatures and closures (which outlive a shutdown).
+ *     ffi types, signatures and closures (gort_ffi_struct_make,
+ *     gort_ffi_sig_make..., gort_ffi_closure_make...: they outlive a
+ *     shutdown); gort_ffi_call needs the runtime.
  *   - In the child of a raw fork() (not gort_fork_exec), every call returns
  *     #GORT_ENOTSUP at once (constructors: NULL with errno = ENOTSUP),
  *     gort_init and gort_shutdown included: the child may exec or _exit.
@@ -210,6 +212,7 @@ typedef struct gort_go_opts {
     uint32_t flags; /**< `GORT_GO_*` bits, e.g. #GORT_GO_RESUME_AFFINITY (since 0.2) */
     /** Runs on the goroutine's own stack immediately before every switch away
      * from it: a park (channel, select, sleep, lock, wait group), gort_gosched,
+     * gort_mutex_unlock handing the mutex to a starving waiter,
      * a wait for a P after gort_cgocall or a blocking region, a callback
      * waiting for a P. It may call gort_blocking_begin/end and nothing that
      * parks; a switch made inside a hook runs no hooks. NULL: none (since
@@ -288,6 +291,13 @@ GORT_API int gort_num_goroutine(void);
  * may serve other goroutines. errno left by fn is the goroutine's
  * afterwards, even if it resumes on another thread. Off a goroutine, fn is
  * simply called.
+ *
+ * Any call that may park can resume the goroutine on another thread, and C
+ * compilers may keep the address of a thread-local variable across a call:
+ * glibc declares `__errno_location` const, so in `errno = 0;
+ * gort_cgocall(fn, a); if (errno == E) ...` the second errno may be the
+ * first thread's. Read errno inside fn and pass it back through arg (or read
+ * it in a separate non-inlined function).
  * \param fn the C code; NULL: #GORT_EINVAL
  * \param arg passed to fn
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
@@ -522,6 +532,10 @@ GORT_API int gort_mutex_lock(gort_mutex* mu);
  *         #GORT_ENOTINIT */
 GORT_API int gort_mutex_lock_timeout(gort_mutex* mu, int64_t timeout_ns);
 /** \brief Unlock.
+ *
+ * As Go's: when a waiter has waited over 1 ms (starvation mode), the mutex
+ * goes straight to it and the caller yields to it, a switch like
+ * gort_gosched (the caller's on_park and on_resume hooks run).
  * \param mu the mutex
  * \return #GORT_OK; #GORT_EINVAL when not locked or for a bad handle;
  *         #GORT_ENOTINIT */
@@ -581,6 +595,8 @@ GORT_API int gort_mutex_release(gort_mutex* mu);
 #define GORT_FFI_MAX_ARGS 64
 /** \brief The most fields a struct type takes. */
 #define GORT_FFI_MAX_FIELDS 256
+/** \brief The largest struct type, in bytes. */
+#define GORT_FFI_MAX_STRUCT_SIZE 65536
 
 /** \brief Make a struct type: fields of the given types, laid out as the
  * platform's C compiler lays out such a struct (alignment, padding).
@@ -592,7 +608,9 @@ GORT_API int gort_mutex_release(gort_mutex* mu);
  * \param field_types n type codes (struct codes allowed; not #GORT_FFI_VOID)
  * \param n the number of fields, 1..#GORT_FFI_MAX_FIELDS
  * \return the new type code (positive), or #GORT_EINVAL (a bad field type,
- *         n out of range), #GORT_ENOMEM */
+ *         n out of range, a struct larger than #GORT_FFI_MAX_STRUCT_SIZE),
+ *         #GORT_ENOMEM (also once 2^20 struct types exist); errno is set and
+ *         a line on stderr names what is wrong */
 GORT_API int gort_ffi_struct_make(const int* field_types, size_t n);
 
 /** \brief A call signature for gort_ffi_call and closures (a checked handle). */
@@ -603,7 +621,9 @@ typedef struct gort_ffi_closure gort_ffi_closure;
 /** \brief Build a call signature.
  *
  * Signatures (and closures) outlive gort_shutdown: a C library may keep a
- * closure's function pointer for the life of the process.
+ * closure's function pointer for the life of the process. Signatures of
+ * equal shape share one description, so making and releasing them over and
+ * over takes no memory (ENOMEM once 2^18 different shapes exist).
  * \param rtype the return type, a `GORT_FFI_*` or struct code
  * \param argtypes nargs argument types (#GORT_FFI_VOID only as a return type)
  * \param nargs the number of arguments, at most #GORT_FFI_MAX_ARGS
@@ -614,7 +634,8 @@ GORT_API gort_ffi_sig* gort_ffi_sig_make(int rtype, const int* argtypes, size_t 
  * call: nfixed fixed arguments followed by nargs - nfixed variadic ones
  * (libffi's ffi_prep_cif_var). Variadic arguments undergo C's default
  * promotions: pass float as #GORT_FFI_DOUBLE and integers narrower than int
- * as #GORT_FFI_INT32.
+ * as #GORT_FFI_INT32 (a float, bool or integer narrower than int among the
+ * variadic arguments is EINVAL).
  * \param rtype the return type
  * \param argtypes nargs argument types
  * \param nfixed the number of fixed arguments, 1..nargs
@@ -632,8 +653,9 @@ GORT_API int gort_ffi_sig_release(gort_ffi_sig* sig);
  * \param ret receives the result: at least 8 bytes, or the size of the
  *        return type if larger (a struct, long double); may be NULL for VOID.
  *        An integer narrower than 64 bits is stored widened to 64 bits.
- * \param args args[i] points at the i-th argument's value
- * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
+ * \param args args[i] points at the i-th argument's value (not modified)
+ * \return #GORT_OK, #GORT_EINVAL (a line on stderr names the argument) or
+ *         #GORT_ENOTINIT (checked first) */
 GORT_API int gort_ffi_call(gort_ffi_sig* sig, void (*fn)(void), void* ret, void** args);
 
 /** \brief A closure handler.
@@ -646,14 +668,16 @@ GORT_API int gort_ffi_call(gort_ffi_sig* sig, void (*fn)(void), void* ret, void*
  * The result (libffi's rule): for an integer return type narrower than 64
  * bits (bool, int8..int32, uint8..uint32) write the value widened to 64
  * bits into *ret, as an int64_t for a signed type and a uint64_t for an
- * unsigned one; for every other type write the type itself.
+ * unsigned one; for every other type write the type itself. A C++
+ * exception escaping the handler is fatal.
  * \param ret where the result goes
  * \param args args[i] points at the i-th argument
  * \param userdata the pointer given to gort_ffi_closure_make */
 typedef void (*gort_ffi_handler)(void* ret, void** args, void* userdata);
 /** \brief Make a C function pointer with the signature that calls handler.
- * \param sig the signature (the closure keeps its own reference: releasing
- *        the signature first is fine)
+ * \param sig a signature of fixed arguments (a variadic one is EINVAL); the
+ *        closure keeps its own reference: releasing the signature first is
+ *        fine
  * \param handler called for every call of *code
  * \param userdata passed to handler
  * \param code gets the C function pointer
@@ -666,7 +690,7 @@ GORT_API gort_ffi_closure* gort_ffi_closure_make(gort_ffi_sig* sig, gort_ffi_han
  * returns). *code must not be called afterwards: a call that still comes is
  * reported on stderr and returns a zeroed result instead of running the
  * handler, as long as the trampoline has not been reused by a later
- * closure (gort keeps the most recently released ones unused).
+ * closure (gort keeps the 4096 most recently released ones unused).
  * \param c the closure
  * \return #GORT_OK or #GORT_EINVAL */
 GORT_API int gort_ffi_closure_release(gort_ffi_closure* c);

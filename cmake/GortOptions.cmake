@@ -18,7 +18,9 @@ endif()
 function(gort_library_options target)
   gort_target_options(${target})
   target_compile_options(${target} PRIVATE -fvisibility=hidden
-    $<$<COMPILE_LANGUAGE:CXX>:-fvisibility-inlines-hidden -fno-gnu-unique>)
+    $<$<COMPILE_LANGUAGE:CXX>:-fvisibility-inlines-hidden>
+    # (clang never emits STB_GNU_UNIQUE and does not know the flag)
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-fno-gnu-unique>)
 endfunction()
 
 function(gort_target_options target)

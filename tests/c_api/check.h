@@ -92,6 +92,19 @@ static inline int run_child(const char* self, const char* name, char* out, size_
 }
 
 #define CHECK_KILLED_BY(status, sig) CHECK(WIFSIGNALED(status) && WTERMSIG(status) == (sig))
+
+/* A sanitizer build handles the faults nobody else handles itself: it
+ * reports "DEADLYSIGNAL" and exits non-zero instead of dying of the signal.
+ * CHECK_FAULTED accepts that as the death by sig it stands for. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CHECK_SANITIZED 1
+#else
+#define CHECK_SANITIZED 0
+#endif
+#define CHECK_FAULTED(status, sig, out)                                        \
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == (sig)) ||                \
+          (CHECK_SANITIZED && WIFEXITED(status) && WEXITSTATUS(status) != 0 && \
+           strstr((out), "DEADLYSIGNAL") != NULL))
 #define CHECK_EXITED(status, code) CHECK(WIFEXITED(status) && WEXITSTATUS(status) == (code))
 
 #endif

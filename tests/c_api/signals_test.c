@@ -159,7 +159,7 @@ static void test_chaining(void) {
     CHECK(first != NULL && strstr(first + 1, "host-handler") == NULL); /* exactly once */
 
     st = run_child(self, "raise-default", out, sizeof out);
-    CHECK_KILLED_BY(st, SIGSEGV);
+    CHECK_FAULTED(st, SIGSEGV, out);
     CHECK(strstr(out, "survived") == NULL);
 
     st = run_child(self, "host-mask", out, sizeof out);
@@ -172,7 +172,7 @@ static void test_chaining(void) {
     CHECK_EXITED(st, 0);
 
     st = run_child(self, "c-thread-fault", out, sizeof out);
-    CHECK_KILLED_BY(st, SIGSEGV);
+    CHECK_FAULTED(st, SIGSEGV, out);
     CHECK(strstr(out, "survived") == NULL);
 }
 

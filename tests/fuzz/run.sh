@@ -19,24 +19,10 @@ shift
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 command -v clang >/dev/null || { echo "run.sh: clang is missing (apt-get install clang)" >&2; exit 1; }
 
-# clang does not know GCC's -fno-gnu-unique (cmake/GortOptions.cmake passes
-# it to the library's objects; with clang there is nothing to turn off): a
-# wrapper drops it (see notes/requests.md until GortOptions makes it
-# GCC-only).
 mkdir -p "$BUILD"
-wrap="$(cd "$BUILD" && pwd)/clang++-fuzz"
-cat >"$wrap" <<'WRAP'
-#!/bin/sh
-for a do
-    shift
-    [ "$a" = -fno-gnu-unique ] || set -- "$@" "$a"
-done
-exec clang++ "$@"
-WRAP
-chmod +x "$wrap"
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER="$wrap" \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link \
     -DGORT_SANITIZE=address -DGORT_FUZZ=ON -DGORT_BUILD_BENCH=OFF -DGORT_BUILD_EXAMPLES=OFF \
     >/dev/null

@@ -1,32 +1,51 @@
 """gort.trace and gort.dump: wired to gort_trace_start/stop and
-gort_dump_goroutines. Until the runtime's observability work lands they
-report GORT_ENOTSUP, which these tests accept."""
+gort_dump_goroutines."""
 import json
 import os
 import tempfile
+import time
 
 import pytest
 
 import gort
 
 
+def wait_until(pred, what, timeout=10.0):
+    """Polls pred (a state of the runtime, not a time) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        gort.sleep(0.001)
+
+
 def test_trace_start_stop():
     path = os.path.join(tempfile.mkdtemp(prefix="gort-trace."), "t.json")
+    gort.trace.start(path)
     try:
-        gort.trace.start(path)
-    except gort.GortError as e:
-        assert e.code == gort.ENOTSUP
-        pytest.skip("libgort has no tracing yet (GORT_ENOTSUP)")
-    try:
-        with pytest.raises(gort.GortError):
+        with pytest.raises(gort.GortError) as e:
             gort.trace.start(path)  # already running
-        sum(gort.go(lambda i=i: i).join() for i in range(100))
+        assert e.value.code == gort.EALREADY
+        gs = [gort.go(lambda i=i: i) for i in range(100)]
+        assert sum(g.join() for g in gs) == sum(range(100))
     finally:
         gort.trace.stop()
     with open(path) as f:
-        json.load(f)
-    with pytest.raises(gort.GortError):
-        gort.trace.stop()  # not running
+        events = json.load(f)["traceEvents"]
+    ran = {e["args"]["goid"] for e in events
+           if e.get("ph") == "B" and e.get("cat") == "goroutine"}
+    assert {g.id for g in gs} <= ran  # every goroutine has a run slice
+    with pytest.raises(ValueError):  # GORT_EINVAL: no trace is running
+        gort.trace.stop()
+
+
+def test_trace_context_manager_and_bad_path():
+    path = os.path.join(tempfile.mkdtemp(prefix="gort-trace."), "t.json")
+    with gort.trace.tracing(path):
+        gort.go(lambda: None).join()
+    with open(path) as f:
+        assert json.load(f)["traceEvents"]
+    with pytest.raises(ValueError):
+        gort.trace.start("/nonexistent-dir/t.json")
 
 
 def test_dump():
@@ -36,28 +55,34 @@ def test_dump():
         ch.recv()
 
     g = gort.go(parked_here)
-    gort.sleep(0.01)
-    try:
+    marker = f"goroutine {g.id} "
+    text = ""
+
+    def parked():
+        nonlocal text
         text = gort.dump()
-    except gort.GortError as e:
-        assert e.code == gort.ENOTSUP
-        text = None
-    ch.send(None)
-    g.join()
-    if text is None:
-        pytest.skip("libgort cannot dump goroutines yet (GORT_ENOTSUP)")
-    assert f"goroutine {g.id}" in text
+        # (Chan.recv waits in a select: it also watches for exit requests)
+        return any(line.startswith(marker) and ("[select" in line or "[chan receive" in line)
+                   for line in text.splitlines())
+
+    try:
+        wait_until(parked, "the goroutine to park in recv")
+    finally:
+        ch.send(None)
+        g.join()
     assert "parked_here" in text  # its Python stack
 
 
 def test_python_stacks_show_parked_goroutines():
     ch = gort.Chan()
+    started = gort.Chan(1)
 
     def waiting_in_recv():
+        started.send(True)
         ch.recv()
 
     g = gort.go(waiting_in_recv)
-    gort.sleep(0.01)
+    assert started.recv()
     stacks = {gid: (name, frame) for gid, name, frame in gort._gort._python_stacks()}
     assert g.id in stacks
     name, frame = stacks[g.id]

@@ -17,6 +17,17 @@
 // (a crashing thread may hold one) and dumps are serialised among
 // themselves.
 //
+// A goroutine that holds its P while its thread sleeps in the kernel (the
+// stall report, stall.cpp) is running, so it has no saved context; its
+// thread's stack and instruction pointers at the system call are in
+// /proc/self/task/<tid>/syscall, and the frames above a blocked system call
+// do not move while it blocks. The unwinder starts from those two registers
+// alone (enough for code whose frames the unwind tables describe from the
+// stack pointer, which is what -O2 code without frame pointers is), and the
+// file is read again afterwards: if the thread moved on meanwhile, the dump
+// says its frames may be wrong. No signal is sent: a signal would cut a
+// sleep or a read short.
+//
 // Boost.Context's fcontext on x86-64 (jump_fcontext): the context pointer is
 // the suspended stack pointer; above it sit the MXCSR/x87 control words,
 // r12, r13, r14, r15, rbx, rbp and the return address, and the caller's
@@ -453,6 +464,72 @@ void dumpAll(int fd, G* cur, int limit) {
 
 void dumpGoroutines(int fd) {
     dumpAll(fd, getg());
+}
+
+#if defined(GORT_DUMP_STACKS)
+namespace {
+
+// syscallRegs reads the stack and instruction pointers of thread tid at the
+// system call it blocks in; false if it is not in one (running, or gone).
+bool syscallRegs(pid_t tid, unsigned long* sp, unsigned long* pc) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", int(tid));
+    FILE* f = fopen(path, "re");
+    if (f == nullptr) return false;
+    char line[256] = "";
+    bool ok = fgets(line, sizeof line, f) != nullptr;
+    fclose(f);
+    if (!ok || strncmp(line, "running", 7) == 0) return false;
+    // "nr a1 a2 a3 a4 a5 a6 sp pc", or "-1 sp pc" outside a system call
+    // (a page fault): the last two fields either way.
+    unsigned long v[9];
+    int n = sscanf(line, "%*d %lx %lx %lx %lx %lx %lx %lx %lx", &v[0], &v[1], &v[2], &v[3], &v[4],
+                   &v[5], &v[6], &v[7]);
+    if (n == 8) {
+        *sp = v[6];
+        *pc = v[7];
+        return true;
+    }
+    if (sscanf(line, "%*d %lx %lx", &v[0], &v[1]) == 2) {
+        *sp = v[0];
+        *pc = v[1];
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+#endif
+
+void dumpBlockedGoroutine(int fd, G* gp, pid_t tid) {
+    bool locked = dumpLock.tryLock();
+    Out o(fd);
+    printHeader(o, gp, false);
+#if defined(GORT_DUMP_STACKS)
+    unsigned long sp = 0, pc = 0, sp2 = 0, pc2 = 0;
+    if (!locked) {
+        o.printf("\t(another dump is running: stack not read)\n");
+    } else if (!syscallRegs(tid, &sp, &pc)) {
+        o.printf("\t(running, not in a system call: stack not read)\n");
+    } else {
+        Frames f;
+        f.regs[UNW_X86_64_RSP] = sp;
+        f.regs[UNW_X86_64_RIP] = pc;
+        M* m = gp->m;
+        uintptr_t hi = gp->onNativeStack && m != nullptr && m->stackHi != 0   ? m->stackHi
+                       : gp->stack && sp >= gp->stack.lo && sp < gp->stack.hi ? gp->stack.hi
+                                                                              : UINTPTR_MAX;
+        printFrames(o, &f, hi);
+        if (!syscallRegs(tid, &sp2, &pc2) || sp2 != sp || pc2 != pc) {
+            o.printf("\t(the thread moved on while its stack was read: frames may be wrong)\n");
+        }
+    }
+#else
+    (void)tid;
+#endif
+    o.printf("\n");
+    o.flush();
+    if (locked) dumpLock.unlock();
 }
 
 void dumpGoroutine(int fd, G* gp) {

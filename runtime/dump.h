@@ -3,6 +3,7 @@
 // (schedtrace, scheddetail); the settings they take from Config.
 #pragma once
 
+#include <sys/types.h>
 #include <time.h>
 
 #include <cstdint>
@@ -32,6 +33,9 @@ inline int64_t waitClock() {
 void dumpAll(int fd, G* cur, int limit = 0);
 // dumpGoroutine writes one goroutine (the stall report uses it).
 void dumpGoroutine(int fd, G* gp);
+// dumpBlockedGoroutine prints gp, which runs on thread tid, with the stack
+// that thread has at the system call it blocks in (stall reports).
+void dumpBlockedGoroutine(int fd, G* gp, pid_t tid);
 
 // symbolize writes the name of the function containing pc (demangled);
 // false if there is none.

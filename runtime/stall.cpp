@@ -34,8 +34,9 @@
 //     P (unlendp): the top P of the live set is retired by its M at its next
 //     scheduling point, exactly as when GOMAXPROCS shrinks.
 //   - Report. A goroutine that has held its P for kLongRunNs without a
-//     scheduling point is reported once on stderr (unless quietStalls) and
-//     counted in long_runners.
+//     scheduling point is reported once on stderr (unless quietStalls),
+//     with its stack where its thread blocks in a system call (dump.cpp),
+//     and counted in long_runners.
 //
 // Cost: nothing while every P is idle (sysmon sleeps), one CPU-clock read
 // per running P per look otherwise. While a goroutine runs and is not yet
@@ -55,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime/dump.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
 
@@ -141,21 +143,19 @@ void returnFor(StallWatch& w) {
 // reportLongRun counts, and reports once on stderr, the goroutine running on
 // p, if it is still the one the watch began with.
 void reportLongRun(P* p, const StallWatch& w, int64_t now) {
-    long long goid = 0;
-    char name[64] = "";
-    {
-        LockGuard g(sched.allglock);
-        G* gp = p->runningG.load(std::memory_order_relaxed);
-        if (gp == nullptr || p->tick() != w.schedtick) return;
-        goid = (long long)gp->goid;
-        if (gp->name != nullptr) snprintf(name, sizeof name, " (%s)", gp->name);
-    }
+    LockGuard g(sched.allglock);  // gp's name lives while it is held
+    G* gp = p->runningG.load(std::memory_order_relaxed);
+    if (gp == nullptr || p->tick() != w.schedtick) return;
     stats().longRunners.fetch_add(1, std::memory_order_relaxed);
     if (sched.quietStalls) return;
+    char name[64] = "";
+    if (gp->name != nullptr) snprintf(name, sizeof name, " (%s)", gp->name);
     printerr(
         "gort: goroutine %lld%s has run for %.1fs without yielding; wrap blocking C code in "
         "gort_cgocall",
-        goid, name, double(now - w.since) / 1e9);
+        (long long)gp->goid, name, double(now - w.since) / 1e9);
+    // Where it is: its thread's stack at the system call it blocks in.
+    dumpBlockedGoroutine(2, gp, w.tid);
 }
 
 // classify updates w.blocked from the thread's CPU time over the last

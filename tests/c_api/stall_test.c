@@ -429,6 +429,13 @@ static void spin(void* arg) {
     while (now_ns() < until) x++;
 }
 
+/* Blocks in the kernel right here, holding its P: the report's stack must
+ * name this function. */
+__attribute__((noinline)) static void stalled_in_usleep(void* arg) {
+    usleep(*(useconds_t*)arg);
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+}
+
 static int child(const char* name) {
     gort_config c;
     gort_config_init(&c);
@@ -440,7 +447,13 @@ static int child(const char* name) {
     memset(&o, 0, sizeof o);
     o.struct_size = sizeof o;
     o.name = "spinner";
-    if (gort_go_ex(&o, spin, &ns, &goid) != GORT_OK) return 3;
+    useconds_t us = 1300000;
+    if (strcmp(name, "report-sleeper") == 0) {
+        o.name = "sleeper";
+        if (gort_go_ex(&o, stalled_in_usleep, &us, &goid) != GORT_OK) return 3;
+    } else if (gort_go_ex(&o, spin, &ns, &goid) != GORT_OK) {
+        return 3;
+    }
     if (gort_shutdown(-1) != GORT_OK) return 4;
     /* The report is what the parent reads, and this line to check the id. */
     fprintf(stderr, "spinner-goid %lld\n", (long long)goid);
@@ -468,6 +481,28 @@ static void test_long_runner_reported_once(void) {
     CHECK_EQ(count(out, want), 1);
     CHECK_EQ(count(out, "without yielding"), 1);
     if (count(out, want) != 1) fprintf(stderr, "  child said: %s\n", out);
+}
+
+/* A goroutine blocked in the kernel is reported with its stack: the
+ * function it blocks in, read from its thread at the system call. */
+static void test_long_sleeper_reported_with_stack(void) {
+    char out[8192];
+    int st = run_child(self, "report-sleeper", out, sizeof out);
+    CHECK_EXITED(st, 0);
+    long long goid = 0;
+    const char* g = strstr(out, "spinner-goid ");
+    CHECK(g != NULL && sscanf(g, "spinner-goid %lld", &goid) == 1);
+    char want[256];
+    snprintf(want, sizeof want, "gort: goroutine %lld (sleeper) has run for 1.0s without yielding",
+             goid);
+    const char* r = strstr(out, want);
+    CHECK(r != NULL);
+    snprintf(want, sizeof want, "goroutine %lld \"sleeper\" [running", goid);
+    const char* h = r != NULL ? strstr(r, want) : NULL;
+    CHECK(h != NULL);
+    CHECK(h != NULL && strstr(h, "stalled_in_usleep") != NULL);
+    if (h == NULL || strstr(h, "stalled_in_usleep") == NULL)
+        fprintf(stderr, "  child said: %s\n", out);
 }
 
 static void test_long_runner_quiet(void) {
@@ -596,6 +631,7 @@ int main(int argc, char** argv) {
     RUN(test_shutdown_waits_for_stalled_goroutine);
     RUN(test_stalled_goroutine_is_not_asleep);
     RUN(test_long_runner_reported_once);
+    RUN(test_long_sleeper_reported_with_stack);
     RUN(test_long_runner_quiet);
     RUN(test_long_runner_counted);
     RUN(test_lend_for_cpu);

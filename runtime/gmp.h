@@ -120,7 +120,7 @@ struct StallWatch {
     int64_t cpuWhen = 0;
     bool blocked = false;   // the last window: the thread barely ran (in the kernel)
     bool counted = false;   // this stall is in stats().stalls
-    bool lent = false;      // a P is lent on its behalf (sched.nlent counts it)
+    int32_t lent = 0;       // Ps lent on its behalf (sched.nlent counts them)
     bool reported = false;  // the one-second report is out
 };
 

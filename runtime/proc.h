@@ -207,10 +207,10 @@ void timeSleep(int64_t ns);
 // procresize sets GOMAXPROCS; wake starts Ms for the new Ps if there is
 // work (not at init: the runtime's own threads come first).
 int32_t procresize(int32_t nprocs, bool wake);
-// lendp grows the live P set by one lent P (false at the limit: the
-// configured maximum, or kMaxProcs); unlendp retires one again.
-bool lendp();
-void unlendp();
+// lendp grows the live P set by up to n lent Ps and says how many (fewer at
+// the limit: the configured maximum, or kMaxProcs); unlendp retires n again.
+int32_t lendp(int32_t n);
+void unlendp(int32_t n);
 // retireIfBeyondMaxprocs: the M owns p and p is now beyond the live set:
 // retire it. Returns true if p was retired (the M then has no P).
 bool retireIfBeyondMaxprocs(M* m);

@@ -125,29 +125,31 @@ int32_t procresize(int32_t nprocs, bool wake) {
     return old;
 }
 
-bool lendp() {
+int32_t lendp(int32_t n) {
     {
         LockGuard g(sched.lock);
-        if (sched.stopping.load(std::memory_order_relaxed)) return false;
+        if (sched.stopping.load(std::memory_order_relaxed)) return 0;
         int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
         int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
         int32_t cap = sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
-        if (nlent >= cap || maxprocs + nlent >= kMaxProcs) return false;
-        setprocsLocked(maxprocs, nlent + 1);
+        n = std::min({n, cap - nlent, kMaxProcs - maxprocs - nlent});
+        if (n <= 0) return 0;
+        setprocsLocked(maxprocs, nlent + n);
     }
-    stats().procsLent.fetch_add(1, std::memory_order_relaxed);
+    stats().procsLent.fetch_add(uint64_t(n), std::memory_order_relaxed);
     afterResize(true);
-    return true;
+    return n;
 }
 
-void unlendp() {
+void unlendp(int32_t n) {
     {
         LockGuard g(sched.lock);
         int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
-        if (nlent == 0) return;  // GOMAXPROCS grew to the limit meanwhile
-        setprocsLocked(sched.gomaxprocs.load(std::memory_order_relaxed), nlent - 1);
+        n = std::min(n, nlent);  // GOMAXPROCS may have grown to the limit meanwhile
+        if (n <= 0) return;
+        setprocsLocked(sched.gomaxprocs.load(std::memory_order_relaxed), nlent - n);
     }
-    stats().procsReturned.fetch_add(1, std::memory_order_relaxed);
+    stats().procsReturned.fetch_add(uint64_t(n), std::memory_order_relaxed);
     afterResize(false);
 }
 

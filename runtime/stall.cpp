@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "runtime/dump.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
@@ -129,15 +131,39 @@ bool workWaiting(P* p) {
            p->timer0When.load(std::memory_order_relaxed) != 0;
 }
 
+// Ps seen blocked at sysmon's last look (sysmon's alone).
+int32_t blockedPs = 0;
+
+// queuedGs counts, roughly, the goroutines waiting to run: the global
+// queue and the local queues of running Ps.
+int32_t queuedGs() {
+    int64_t n = sched.runqsize.load(std::memory_order_relaxed);
+    int32_t nallp = sched.nallp.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < nallp; i++) {
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        uint32_t h = p->runqhead.load(std::memory_order_acquire);
+        uint32_t t = p->runqtail.load(std::memory_order_acquire);
+        n += int32_t(t - h) + (p->runnext.load(std::memory_order_relaxed) != nullptr ? 1 : 0);
+    }
+    return int32_t(std::min<int64_t>(n, INT32_MAX));
+}
+
+// lendFor lends the Ps a newly blocked stall gets: one, or, when other Ps
+// were blocked too at the last look, as many as there were (at most one per
+// queued goroutine). Goroutines that block one after another (a hundred
+// blocking ctypes calls) are then compensated in a doubling number of Ps per
+// look, not one per look, while one goroutine blocking with computing work
+// behind it still gets one P.
 void lendFor(StallWatch& w) {
-    if (w.lent || sched.maxLent < 0) return;
-    w.lent = lendp();
+    if (w.lent > 0 || sched.maxLent < 0) return;
+    int32_t want = std::max(1, std::min(blockedPs, queuedGs()));
+    w.lent = lendp(want);
 }
 
 void returnFor(StallWatch& w) {
-    if (!w.lent) return;
-    w.lent = false;
-    unlendp();
+    if (w.lent == 0) return;
+    unlendp(w.lent);
+    w.lent = 0;
 }
 
 // reportLongRun counts, and reports once on stderr, the goroutine running on
@@ -229,6 +255,7 @@ int64_t watch(P* p, int64_t now) {
 
 int64_t checkStalls(int64_t now) {
     int64_t soonest = -1;
+    int32_t blocked = 0;
     int32_t nallp = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < nallp; i++) {
         P* p = sched.allp[i].load(std::memory_order_acquire);
@@ -239,7 +266,9 @@ int64_t checkStalls(int64_t now) {
         }
         int64_t next = watch(p, now);
         if (next >= 0 && (soonest < 0 || next < soonest)) soonest = next;
+        if (p->stall.blocked && p->stall.counted) blocked++;
     }
+    blockedPs = blocked;
     return soonest;
 }
 

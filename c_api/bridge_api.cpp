@@ -33,6 +33,12 @@ GORT_API int gort_blocking_end(void) {
     return blockingEnd();
 }
 
+GORT_API int gort_blocking_end_try(void) {
+    capi::Call call;
+    if (!call) return call.status();
+    return blockingEndTry();
+}
+
 GORT_API int gort_callback(gort_fn fn, void* arg) {
     if (fn == nullptr) return GORT_EINVAL;
     capi::Call call;

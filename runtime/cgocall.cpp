@@ -23,7 +23,9 @@
 //
 // Blocking regions are a cgocall without the call: entersyscall at the
 // beginning, exitsyscall at the end, the code in between running on the
-// goroutine's own stack.
+// goroutine's own stack. blockingEndTry is the end without the wait:
+// exitsyscall's fast path alone, kEAGAIN (still in the region) when no P
+// can be had at once.
 #include <errno.h>
 #include <pthread.h>
 
@@ -262,6 +264,30 @@ int blockingEnd() {
     gp->inBlocking = false;
     traceSliceEnd(TraceSlice::blocking, gp);
     exitsyscall(m);
+    return kOK;
+}
+
+int blockingEndTry() {
+    M* m = getm();
+    G* gp = m != nullptr ? m->curg : nullptr;
+    if (gp == nullptr) return kOK;
+    switch (gp->status()) {
+        case Grunning:
+            return kEINVAL;  // not in a region
+        case Gsyscall:
+            if (!gp->inBlocking) return kOK;  // C code: nothing was begun here
+            break;
+        default:
+            return kOK;
+    }
+    // Only exitsyscall's fast path: the old P if nobody took it, else an
+    // idle P. On failure nothing changes but m->oldp, which the fast path
+    // cleared: that P is somebody else's now (and a later blockingEnd must
+    // not CAS it back from a Psyscall of another M).
+    if (!exitsyscallfast(m)) return kEAGAIN;
+    m->incgo = false;
+    gp->inBlocking = false;
+    traceSliceEnd(TraceSlice::blocking, gp);
     return kOK;
 }
 

@@ -319,6 +319,23 @@ GORT_API int gort_blocking_begin(void);
  * \return #GORT_OK; #GORT_EINVAL on a goroutine that is not in a region;
  *         #GORT_ENOTINIT */
 GORT_API int gort_blocking_end(void);
+/** \brief gort_blocking_end_try() exists (since 0.2): test it with `#ifdef`. */
+#define GORT_HAVE_BLOCKING_END_TRY 1
+/** \brief End a blocking region only if a P can be had at once, without
+ * waiting (since 0.2).
+ *
+ * It takes back the P the region left, if nobody took it meanwhile, or an
+ * idle one (Go's exitsyscallfast): then, as after gort_blocking_end, the
+ * goroutine runs on. Otherwise it returns #GORT_EAGAIN and changes nothing:
+ * the goroutine is still in the region, so the caller may release what it
+ * holds (the Python GIL, say) and then call gort_blocking_end, which waits
+ * for a P, or try again. On a thread that runs no goroutine (and in C code a
+ * goroutine called) it does nothing and returns #GORT_OK, as
+ * gort_blocking_end does.
+ * \return #GORT_OK (the region ended); #GORT_EAGAIN (no P free now: still
+ *         in the region); #GORT_EINVAL on a goroutine that is not in a
+ *         region; #GORT_ENOTINIT */
+GORT_API int gort_blocking_end_try(void);
 /** \brief Run fn(arg) as goroutine code, from any thread.
  *
  * Returns when fn finishes. Inside a gort_cgocall, fn runs on the calling

@@ -37,6 +37,11 @@ int callback(void (*fn)(void*), void* arg);
 // blockingBegin inside one: kEINVAL.
 int blockingBegin();
 int blockingEnd();
+// blockingEndTry ends the region only if a P can be had at once (the one
+// the region left, if nobody took it, or an idle one: exitsyscall's fast
+// path): kOK as blockingEnd, or kEAGAIN and the goroutine is still in the
+// region (blockingEnd then waits). Elsewhere as blockingEnd.
+int blockingEndTry();
 
 // withExecLock runs f(arg) with execLock held for writing: no thread is
 // being created meanwhile (fork/exec, Go's syscall.forkExec protocol). The

@@ -35,6 +35,10 @@ Py_tss_t* gortpy_gilstate_key(void) {
     return &_PyRuntime.gilstate.autoTSSkey;
 }
 
+int gortpy_gil_locked(void) {
+    return _Py_atomic_load_relaxed(&_PyRuntime.ceval.gil.locked);
+}
+
 int gortpy_shim_version(void) {
     return PY_VERSION_HEX >> 16;
 }

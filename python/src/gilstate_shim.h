@@ -14,6 +14,9 @@ extern "C" {
  * PyGILState_Ensure, PyGILState_Check and PyGILState_GetThisThreadState
  * read (_PyRuntime.gilstate.autoTSSkey). */
 Py_tss_t* gortpy_gilstate_key(void);
+/* Whether some thread holds the GIL now (_PyRuntime.ceval.gil.locked): a
+ * hint, read without a lock, for deciding how to wait for it. */
+int gortpy_gil_locked(void);
 /* The major and minor version of the CPython the shim was compiled against
  * (PY_VERSION_HEX >> 16), for the start-up self-test. */
 int gortpy_shim_version(void);

@@ -10,19 +10,21 @@
 //   records which), onResume takes it back on whatever M the goroutine
 //   resumed on.
 // * Waiting for the GIL: the design makes it a blocking region, so that a
-//   goroutine never holds a P while another thread runs Python. With
-//   today's C ABI that can deadlock: gort_blocking_end may wait for a P
-//   while the goroutine already holds the GIL, and CPython's eval loop
-//   itself (a forced GIL switch) waits for the GIL holding its P; two such
-//   goroutines on 2 Ps and a GIL holder in gort_blocking_end wait for each
-//   other (seen in a spawn loop on the main thread). It also starts an M
-//   per waiting goroutine when the GIL is busy for long (sysmon hands each
-//   P on), until the thread limit. So the GIL is taken holding the P, as
-//   the eval loop does: the order is always P, then GIL, and no one holding
-//   the GIL waits for a P. A P stuck behind a long GIL wait is a stall the
-//   runtime's stall detection compensates (issue 12). The request for a
-//   gort_blocking_end that fails instead of waiting, which would allow the
-//   blocking region, is in /work/notes/requests.md.
+//   goroutine never holds a P while another thread runs Python. The one rule
+//   that keeps that deadlock-free: nobody holding the GIL waits for a P
+//   (CPython's eval loop itself waits for the GIL holding its P, at every
+//   forced GIL switch). So the region ends with gort_blocking_end_try, which
+//   takes a P only if one is free at once; when none is, the goroutine lets
+//   go of the GIL again and waits for a P holding nothing (gort_blocking_end),
+//   then tries again (takeGil). A GIL nobody holds is taken at once,
+//   without the region. Only one goroutine at a time waits in a
+//   region (a ticket): sysmon hands the P of each one on to a new M, which
+//   would otherwise start an M per goroutine waiting on a busy GIL, up to
+//   the thread limit. The others wait holding their P, as the eval loop
+//   does; a P stuck behind a long GIL wait is then a stall the runtime's
+//   stall detection compensates (issue 12). Without the ticket's region
+//   (a library without GORT_HAVE_BLOCKING_END_TRY) every wait is of that
+//   kind.
 // * The module's own calls go through parkable() (goroutine.h): onResume
 //   only notes that the GIL is wanted and acquireGil takes it after the
 //   call, outside the hook (where parking is allowed). C code that parks
@@ -121,11 +123,38 @@ void unbind(GoCtx* g) {
     for (;;) pause();
 }
 
-// takeGil takes the GIL, holding the P (see above). After interpreter
+// The right to wait for the GIL in a blocking region (see above).
+std::atomic<bool> gilTicket{false};
+
+// takeGil takes the GIL (state kAcquiring): in a blocking region if the
+// ticket is free, else holding the P (see above). After interpreter
 // finalization began, take_gil would pthread_exit the thread on the
 // goroutine's stack: hang instead.
 void takeGil(GoCtx* g) {
     if (_Py_IsFinalizing()) hang();
+#ifdef GORT_HAVE_BLOCKING_END_TRY
+    // A free GIL is taken at once (the region would cost a futex wake of
+    // sysmon per switch); a race lost here waits holding the P, as before.
+    if (gortpy_gil_locked() != 0 && !gilTicket.exchange(true, std::memory_order_acquire)) {
+        for (;;) {
+            gort_blocking_begin();
+            PyEval_RestoreThread(g->ts);
+            if (gort_blocking_end_try() != GORT_EAGAIN) break;  // the GIL and a P
+            PyEval_SaveThread();  // no P free: never wait for one holding the GIL
+            // Outside a switch hook this wait runs the hooks (kParked, then
+            // kActive without the GIL): it is still acquiring.
+            gort_blocking_end();
+            int s = kActive;
+            g->state.compare_exchange_strong(s, kAcquiring, std::memory_order_acq_rel);
+            if (_Py_IsFinalizing()) {
+                gilTicket.store(false, std::memory_order_release);
+                hang();
+            }
+        }
+        gilTicket.store(false, std::memory_order_release);
+        return;
+    }
+#endif
     PyEval_RestoreThread(g->ts);
 }
 

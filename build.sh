@@ -2,8 +2,8 @@
 # gort's build entry point.
 #
 #   ./build.sh demo    install missing Debian packages (when root), build
-#                      only what the demo needs (CMake target `demo`: the
-#                      legacy C application and libgort), run it
+#                      everything, run the demo (examples/legacy_c, then the
+#                      Python pipeline examples/python/pipeline.py)
 #   ./build.sh build   the same set-up, then build everything
 #   ./build.sh test    the same set-up, build everything and run the whole
 #                      test suite (C++, C, docs and Python)
@@ -49,11 +49,9 @@ configure() {
         -DGORT_SANITIZE="$SAN" -DGORT_WERROR="${GORT_WERROR:-OFF}" >/dev/null
 }
 
-# build [target...]: everything, or only the targets named.
 build() {
-    local targets=()
-    for t in "$@"; do targets+=(--target "$t"); done
-    cmake --build "$BUILD_DIR" "${targets[@]}"
+    echo "build.sh: building everything in $BUILD_DIR/" >&2
+    cmake --build "$BUILD_DIR"
 }
 
 ensure_packages
@@ -64,15 +62,19 @@ case $cmd in
         ;;
     demo)
         configure
-        build demo
+        build
+        echo "build.sh: running the demo: $BUILD_DIR/examples/legacy_c/legacy_app" >&2
         "$BUILD_DIR"/examples/legacy_c/legacy_app
         if [[ -d "$BUILD_DIR"/python/gort ]]; then  # the Python module was built
+            echo "build.sh: running PYTHONPATH=$BUILD_DIR/python" \
+                "/usr/bin/python3 examples/python/pipeline.py" >&2
             PYTHONPATH="$BUILD_DIR"/python /usr/bin/python3 examples/python/pipeline.py
         fi
         ;;
     test)
         configure
         build
+        echo "build.sh: running the test suite (C++, C, docs, Python): ctest --test-dir $BUILD_DIR" >&2
         # shellcheck disable=SC2086
         ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 ${CTEST_ARGS:-}
         ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs gort's benchmarks and the anchors (../shared/anchors/run.sh: the same
-# workloads on the real Go runtime, Boost.Fiber and plain C) in one go,
+# workloads on the real Go runtime, Boost.Fiber, plain C and Python's own
+# tools: greenlet, asyncio, gevent, threads, ctypes, cffi) in one go,
 # prints every raw line of both sides, then a table of each gort row beside
 # its peers with the ratios (bench/report.py). See bench/README.md.
 #
@@ -17,7 +18,10 @@
 # per round; medians are reported; default 7), BUILD_DIR (default build),
 # ANCHORS (default ../shared/anchors), W12_SECONDS (idle-cost interval,
 # default 10; W12 runs in the first round only), SCALE_REPS (default 1) and
-# SCALE_STAT (median or best, for both sides; see bench/scale.sh).
+# SCALE_STAT (median or best, for both sides; see bench/scale.sh), W9_SPAWN_N
+# W9_SWITCH_N W9_CHAN_N W9_CALL_N W9_CB_N (W9's sizes, for both sides).
+# W9 (Python: bench/w9_python.py on the gort module, /usr/bin/python3) also
+# builds the gort_python and gort_ffi_testlib targets.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -56,8 +60,13 @@ if [[ -n $PLOT ]] && ! "$PY" -c 'import matplotlib' 2>/dev/null; then
     fi
 fi
 
+W9_SPAWN_N=${W9_SPAWN_N:-100000} W9_SWITCH_N=${W9_SWITCH_N:-1000000} W9_CHAN_N=${W9_CHAN_N:-100000}
+W9_CALL_N=${W9_CALL_N:-1000000} W9_CB_N=${W9_CB_N:-200000}
+export W9_SPAWN_N W9_SWITCH_N W9_CHAN_N W9_CALL_N W9_CB_N # the anchors' run.sh reads them
+TARGETS=(--target gort_bench)
+[[ W9 =~ $ONLY ]] && TARGETS+=(--target gort_python --target gort_ffi_testlib)
 if [[ -f $BUILD_DIR/build.ninja ]]; then
-    cmake --build "$BUILD_DIR" --target gort_bench >/dev/null
+    cmake --build "$BUILD_DIR" "${TARGETS[@]}" >/dev/null
 else
     BUILD_DIR=$BUILD_DIR ./build.sh build >/dev/null
 fi
@@ -98,6 +107,9 @@ one_round() { # $1 = round number
     s W7 env GOMAXPROCS=1 "$B/w7_memory"
     s W8 env GOMAXPROCS=1 "$B/w8_handoff"
     s W8 env GOMAXPROCS=1 BLOCK=uncoop "$B/w8_handoff"
+    # W9: gort's Python module (it sets its own GOMAXPROCS: 1, then 2).
+    s W9 env PYTHONPATH="$BUILD_DIR/python" "$PY" "$ROOT/bench/w9_python.py" \
+        "$W9_SPAWN_N" "$W9_SWITCH_N" "$W9_CHAN_N" "$W9_CALL_N" "$W9_CB_N"
     for p in 1 2; do
         s W10 env GOMAXPROCS=$p "$B/w10_fanout"
         s W10 env GOMAXPROCS=$p "$B/w10_fanout_cxx"
@@ -111,9 +123,22 @@ one_round() { # $1 = round number
 HAVE_ANCHORS=0
 [[ -f $ANCHORS/run.sh ]] && HAVE_ANCHORS=1
 [[ $HAVE_ANCHORS == 1 ]] || echo "# no anchors at $ANCHORS: gort only" >&2
-# gort has no W9 (Python) rows yet: skip the anchors' unless asked for.
+# The anchors' W9 needs Python's peers (greenlet, gevent, cffi: Debian
+# python3-*, bash ../shared/anchors/install.sh). Without them a full run
+# leaves out their W9 (gort's W9 rows still run); a run asking for W9 stops.
 AONLY=$ONLY
-[[ $ONLY == . ]] && AONLY='^W([1-8]|10|11)$'
+if [[ $HAVE_ANCHORS == 1 && W9 =~ $ONLY ]]; then
+    for mod in greenlet gevent cffi; do
+        "$PY" -c "import $mod" 2>/dev/null && continue
+        if [[ $ONLY != . ]]; then
+            echo "the anchors' W9 needs python3-$mod: bash $ANCHORS/install.sh (as root)" >&2
+            exit 1
+        fi
+        echo "# no python3-$mod: the anchors' W9 is left out" >&2
+        AONLY='^W([1-8]|10|11)$'
+        break
+    done
+fi
 # Each round runs gort's programs and then one round of the anchors, so both
 # sides see the same machine load (the machine is shared); the medians are
 # taken over the rounds on both sides.

@@ -6,7 +6,9 @@
 OURS and THEIRS hold raw `workload impl value unit` samples of gort and of
 the anchors (../shared/anchors/run.sh), several rounds each: medians are
 used, and their spread goes to stderr. `table` prints every row of both, then one line per gort
-row with its peers and the ratios; --plot draws one panel per workload with
+row with its peers and the ratios (W9's peers are Python's tools: the
+standard library's first, asyncio, threads or ctypes, then the best of the
+others: greenlet, gevent, cffi, asyncio's executor); --plot draws one panel per workload with
 every gort row and every peer as the ratio to the best peer at the same
 thread count (log scale; plain C rows are drawn as limits, not peers).
 `scale` prints the scale run's rows (OURS: already aggregated by
@@ -64,8 +66,25 @@ def is_gort(impl):
     return impl.startswith("gort-") or impl.startswith("gortcxx-")
 
 
+# W9 (Python): the standard library's tool for the job first (asyncio
+# tasks, threads for blocking C calls, ctypes), then the best of the other
+# Python peers (greenlet, gevent, cffi, asyncio's executor) as the second.
+W9_FIRST = {"W9-python-spawn": "asyncio", "W9-python-switch": "asyncio",
+            "W9-python-chan": "asyncio", "W9-python-blockingc": "thread",
+            "W9-python-ccall": "ctypes"}
+
+
+def w9_where(impl):
+    """W9-python-callback: where C calls from (cthread or here), else ''."""
+    m = re.search(r"-(cthread|here)\b", impl)
+    return m.group(1) if m else ""
+
+
 def go_peer(w, impl):
-    """The Go row a gort row is measured against."""
+    """The first peer of a gort row: Go's row (W9: a Python tool's)."""
+    if w.startswith("W9"):
+        where = w9_where(impl)
+        return f"ctypes-{where}" if where else W9_FIRST.get(w, "-")
     suffix = re.sub(r"^gort(cxx)?-", "", impl)
     # Where the driver runs, or how the call is made: Go's row is its
     # ordinary one (Go's main goroutine is not locked; Go has no ffi; the
@@ -82,6 +101,11 @@ def other_peer(w, impl, theirs):
         return "c-libffi" if "-ffi-" in impl else "c-direct"
     if w.startswith("W6"):
         return "c-pthread"
+    if w.startswith("W9"):
+        first, where = go_peer(w, impl), w9_where(impl)
+        rest = [(v, i) for (tw, i), (v, _) in theirs.items()
+                if tw == w and i != first and w9_where(i) == where]
+        return min(rest)[1] if rest else None
     n = threads(impl)
     boosts = [(v, i) for (tw, i), (v, _) in theirs.items()
               if tw == w and i.startswith("boost") and threads(i) == n]
@@ -102,7 +126,7 @@ def table(ours_path, theirs_path, plot_path=None):
             print(f"# {w} {impl} {fmt(median(xs))} {unit} min={fmt(min(xs))} max={fmt(max(xs))} "
                   f"n={len(xs)}", file=sys.stderr)
     print()
-    print(f"{'workload':<12} {'gort':<24} {'value':>9}  {'go':<16} {'value':>9} {'gort/go':>8}"
+    print(f"{'workload':<20} {'gort':<24} {'value':>9}  {'go (W9: py)':<16} {'value':>9} {'gort/go':>8}"
           f"  {'other peer':<28} {'value':>9} {'ratio':>7}   unit")
     for (w, impl, unit), v in ours.items():
         g = go_peer(w, impl)
@@ -111,15 +135,18 @@ def table(ours_path, theirs_path, plot_path=None):
         ov = theirs.get((w, o), (None,))[0] if o else None
         r1 = f"{v / gv:.2f}" if gv else "-"
         r2 = f"{v / ov:.2f}" if ov else "-"
-        print(f"{w:<12} {impl:<24} {fmt(v):>9}  {g if gv else '-':<16} {fmt(gv):>9} {r1:>8}"
+        print(f"{w:<20} {impl:<24} {fmt(v):>9}  {g if gv else '-':<16} {fmt(gv):>9} {r1:>8}"
               f"  {o if ov else '-':<28} {fmt(ov):>9} {r2:>7}   {unit}")
     if plot_path:
         plot(ours, theirs, plot_path)
 
 
 def same_unit(a, b):
-    """Units that measure the same thing (Boost's rows count fibers)."""
-    return a.replace("/fiber", "/goroutine") == b.replace("/fiber", "/goroutine")
+    """Units that measure the same thing (Boost's rows count fibers,
+    greenlet's greenlets)."""
+    def norm(u):
+        return u.replace("/fiber", "/goroutine").replace("/greenlet", "/task")
+    return norm(a) == norm(b)
 
 
 def panels(ours, theirs):
@@ -140,6 +167,9 @@ def panels(ours, theirs):
             best_all = min(v for _, v in real)
 
             def best(impl):
+                if w.startswith("W9"):  # Python's peers: C calling from the same place
+                    same = [v for i, v in real if w9_where(i) == w9_where(impl)]
+                    return min(same) if same else best_all
                 same = [v for i, v in real if threads(i) == threads(impl)]
                 return min(same) if same and threads(impl) is not None else best_all
 
@@ -182,7 +212,7 @@ def plot(ours, theirs, path):
     fig.suptitle("gort beside its peers: value / best peer's value at the same thread count "
                  "(log scale, lower is better).\nBlue: gort through gort.h (dark) and the "
                  "internal C++ API (light); green: Go; orange: Boost.Fiber; grey: plain C, a "
-                 "limit rather than a peer.", fontsize=9)
+                 "limit rather than a peer; olive: Python's tools (W9).", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (sum(heights) + 0.6)))
     fig.savefig(path, dpi=110)
     print(f"# plot written to {path}", file=sys.stderr)
@@ -208,7 +238,7 @@ def scale(ours_path, theirs_path=None, stat="median"):
         if not m:
             continue
         groups.setdefault((w, m.group(1), m.group(2), unit), []).append((int(m.group(3)), v))
-    print(f"{'workload':<12} {'impl':<16} {'unit':<16} sizes (value, x smallest size)")
+    print(f"{'workload':<20} {'impl':<16} {'unit':<16} sizes (value, x smallest size)")
     for (w, base, kind, unit), pts in groups.items():
         pts.sort()
         first = pts[0][1]

@@ -868,6 +868,18 @@ bool becomeTimerSleeper(M* m) {
     return true;
 }
 
+// idleWithoutP: the M has just given up its P (dropP) or had it retired
+// (retireIfBeyondMaxprocs). If it was spinning, wakers (wakep) counted on
+// it to look at everything once more before it sleeps: run queues
+// (reacquireForWork) and timers (becomeTimerSleeper). Returns with a P, or
+// after a stopm.
+void idleWithoutP(M* m) {
+    bool wasSpinning = stopSpinning(m);
+    if (reacquireForWork(m, wasSpinning)) return;
+    if (becomeTimerSleeper(m)) return;
+    stopm(m);
+}
+
 }  // namespace
 
 // findRunnable finds a G for m to run, in Go's order: the local queue, the
@@ -881,7 +893,12 @@ G* findRunnable(M* m, bool* inheritTime) {
             stopm(m);
             continue;
         }
-        if (retireIfBeyondMaxprocs(m)) continue;
+        if (retireIfBeyondMaxprocs(m)) {
+            // A spinner retiring its P still owes its last look (F5: a
+            // timer added while it spun was lost).
+            idleWithoutP(m);
+            continue;
+        }
         P* p = m->p;
         int64_t now = checkTimers(p, 0);
         if (G* gp = findLocal(p, inheritTime)) return gp;
@@ -890,10 +907,7 @@ G* findRunnable(M* m, bool* inheritTime) {
         if (now == 0) now = nanotime();
         if (runDueTimers(m, now)) continue;
         if (G* gp = dropP(m, inheritTime)) return gp;
-        bool wasSpinning = stopSpinning(m);
-        if (reacquireForWork(m, wasSpinning)) continue;
-        if (becomeTimerSleeper(m)) continue;
-        stopm(m);
+        idleWithoutP(m);
     }
 }
 

@@ -212,7 +212,8 @@ int32_t procresize(int32_t nprocs, bool wake);
 int32_t lendp(int32_t n);
 void unlendp(int32_t n);
 // retireIfBeyondMaxprocs: the M owns p and p is now beyond the live set:
-// retire it. Returns true if p was retired (the M then has no P).
+// retire it. Returns true if p was retired (the M then has no P, and is
+// still spinning if it was).
 bool retireIfBeyondMaxprocs(M* m);
 // retireSyscallP retires p, beyond the live set, from a system call
 // (sysmon): true if it did.

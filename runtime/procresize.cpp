@@ -162,10 +162,8 @@ bool retireIfBeyondMaxprocs(M* m) {
         releasep(m);
         pretire(p);
     }
-    if (m->spinning) {
-        m->spinning = false;
-        sched.nmspinning.fetch_sub(1, std::memory_order_acq_rel);
-    }
+    // A spinning M stays spinning: findRunnable ends that after its last
+    // look at the queues and timers (wakep relied on the spinner for it).
     if (sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();
     wakeForMovedTimers();
     return true;

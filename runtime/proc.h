@@ -297,6 +297,9 @@ void sysmon();
 // wakeSysmon makes sysmon poll at its fastest (one tick) from now on, and
 // interrupts its sleep.
 void wakeSysmon();
+// sysmonTimerAdded: a thread holding no P added a timer; if sysmon sleeps
+// with every P idle, it wakes to bound its sleep by that timer.
+void sysmonTimerAdded();
 
 // ---- goroutine accounting ---------------------------------------------------
 

@@ -18,9 +18,11 @@
 //
 // When every P has been idle, with nothing queued, for as long as it takes
 // the ticks to back off fully (about 20 ms), sysmon sleeps until a P runs
-// again (acquirep) or enters a call (entersyscall) and wakes it: an idle
-// runtime costs no wakeups, and a runtime that goes idle and busy quickly
-// costs no wakeup per transition. It also nudges
+// again (acquirep) or enters a call (entersyscall) and wakes it, or until
+// 1 ms past the earliest pending timer (a timer added by a thread without a
+// P wakes it to look again): an idle runtime without timers costs no
+// wakeups, one with timers none but the timer sleeper's, and a runtime that
+// goes idle and busy quickly costs no wakeup per transition. It also nudges
 // an idle M when a timer is overdue and no M sleeps until it, or when work
 // sits on the global queue with Ps idle (safety nets for the timer sleeper
 // protocol in findRunnable, and for thread-creation failures).
@@ -41,6 +43,9 @@ namespace {
 
 constexpr int64_t kMaxDelayUs = 10000;
 constexpr int64_t kForceRetakeNs = 10'000'000;  // Go: a call older than 10 ms
+// The timer safety net acts on a timer this overdue (the timer sleeper in
+// findRunnable should have run it by then).
+constexpr int64_t kTimerNetSlackNs = 1'000'000;
 
 // retake takes Ps from Ms that have been in one system call for a full tick
 // and hands them off. Returns how many it took.
@@ -116,14 +121,48 @@ void unstrand() {
     }
 }
 
-// sysmonSleep sleeps ns nanoseconds (ns < 0: until woken) unless woken.
-void sysmonSleep(int64_t ns) {
-    uint32_t gen = sched.sysmonGen.load(std::memory_order_acquire);
+// timerNet: the safety net for timers: one is overdue, a P is idle, nobody
+// sleeps until it: start an M. Returns whether it tried.
+bool timerNet(int64_t now) {
+    int64_t next = nextTimerAll();
+    if (next != 0 && next <= now - kTimerNetSlackNs &&
+        sched.npidle.load(std::memory_order_relaxed) > 0 &&
+        sched.pollUntil.load(std::memory_order_relaxed) == 0) {
+        wakep();
+        return true;
+    }
+    return false;
+}
+
+// idleSleepNs bounds the all-idle sleep by the earliest pending timer (plus
+// the net's slack), so the net can look once it is due: with every P idle
+// nothing else wakes sysmon, and a lost timer wakeup would hang its goroutine
+// for good (F5). Sets *timerBound when the timer is what bounds it.
+int64_t idleSleepNs(int64_t sleepNs, bool* timerBound) {
+    *timerBound = false;
+    int64_t next = nextTimerAll();
+    if (next == 0) return sleepNs;
+    int64_t now = nanotime();
+    int64_t ns = next > now ? next - now : 0;
+    ns = ns > INT64_MAX - kTimerNetSlackNs ? INT64_MAX : ns + kTimerNetSlackNs;
+    if (sleepNs >= 0 && sleepNs <= ns) return sleepNs;
+    *timerBound = true;
+    return ns;
+}
+
+// sysmonSleepFrom sleeps ns nanoseconds (ns < 0: until woken) unless woken
+// since the sysmonGen value gen was read.
+void sysmonSleepFrom(uint32_t gen, int64_t ns) {
     if (sched.sysmonFast.load(std::memory_order_acquire) ||
         sched.stopping.load(std::memory_order_acquire)) {
         return;
     }
     futexsleep(&sched.sysmonGen, gen, ns);
+}
+
+// sysmonSleep sleeps ns nanoseconds (ns < 0: until woken) unless woken.
+void sysmonSleep(int64_t ns) {
+    sysmonSleepFrom(sched.sysmonGen.load(std::memory_order_acquire), ns);
 }
 
 }  // namespace
@@ -156,7 +195,8 @@ void sysmon() {
         if (delay >= kMaxDelayUs && allIdle()) {
             // Idle for a while (backed off fully): nothing can need us until
             // a P runs again (acquirep wakes us) or enters a call, unless a
-            // deadlock is suspected: then look again, less and less often.
+            // deadlock is suspected: then look again, less and less often;
+            // and never past a pending timer's deadline (timerNet).
             checkStalls(nanotime());  // lent Ps go back first
             int64_t sleepNs = traceNs > 0 ? traceNs : -1;
             if (deadlockSuspect.load(std::memory_order_acquire)) {
@@ -165,7 +205,11 @@ void sysmon() {
                 if (sleepNs < 0 || suspectNs < sleepNs) sleepNs = suspectNs;
             }
             sched.sysmonwait.store(true, std::memory_order_seq_cst);
-            if (allIdle()) sysmonSleep(sleepNs);
+            // gen before the timers are read: a timer added without a P
+            // from now on wakes us (sysmonTimerAdded) to read them again.
+            uint32_t gen = sched.sysmonGen.load(std::memory_order_acquire);
+            bool timerBound = false;
+            if (allIdle()) sysmonSleepFrom(gen, idleSleepNs(sleepNs, &timerBound));
             sched.sysmonwait.store(false, std::memory_order_relaxed);
             if (deadlockSuspect.exchange(false, std::memory_order_acq_rel)) {
                 LockGuard g(sched.lock);
@@ -173,6 +217,9 @@ void sysmon() {
             } else {
                 suspectNs = 0;
             }
+            // Woken for a timer's deadline, or for a timer added, and the net
+            // not needed: stay backed off (the next look sleeps again).
+            if (!timerNet(nanotime()) && (timerBound || gen != sched.sysmonGen.load())) continue;
             idle = 0;
             continue;
         }
@@ -188,14 +235,17 @@ void sysmon() {
         int64_t limitNs = checkStalls(now);
         stallLimitUs = limitNs >= 0 ? limitNs / 1000 : -1;
         unstrand();
-        // Safety net for timers: one is overdue, a P is idle, nobody sleeps
-        // until it.
-        int64_t next = nextTimerAll();
-        if (next != 0 && next + 1'000'000 < now &&
-            sched.npidle.load(std::memory_order_relaxed) > 0 &&
-            sched.pollUntil.load(std::memory_order_relaxed) == 0) {
-            wakep();
-        }
+        timerNet(now);
+    }
+}
+
+void sysmonTimerAdded() {
+    // Dekker with sysmon's sysmonwait store, gen load and timer reads: the
+    // timer was pushed (timer0When) before this load.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst))) {
+        sched.sysmonGen.fetch_add(1, std::memory_order_acq_rel);
+        futexwakeup(&sched.sysmonGen, 1);
     }
 }
 

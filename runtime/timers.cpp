@@ -110,7 +110,8 @@ bool resetForSleep(G*, void* t) {
 
 void addtimer(Timer* t) {
     M* m = getm();
-    P* p = m != nullptr && m->p != nullptr ? m->p : sched.allp[0].load(std::memory_order_acquire);
+    bool noP = m == nullptr || m->p == nullptr;
+    P* p = noP ? sched.allp[0].load(std::memory_order_acquire) : m->p;
     // Once t is in the heap it may fire at once on another M, and be reused
     // (sleep) or freed (timer channels): read it before.
     int64_t when = t->when;
@@ -118,6 +119,9 @@ void addtimer(Timer* t) {
         LockGuard g(p->timersLock);
         push(p, t);
     }
+    // Sysmon sleeps without a timeout only while every P is idle and no
+    // timer is pending; a thread with a P keeps sysmon awake already.
+    if (noP) sysmonTimerAdded();
     wakeTimerSleeper(when);
 }
 

@@ -43,6 +43,14 @@ int fuzz_expect(const char* call, int rc, const int* allowed, int n) {
     abort();
 }
 
+/* OP marks the operations run() dispatches to: never inlined into run().
+ * Goroutines with the smallest stack gort.h allows (16 KiB) run the
+ * interpreter nested kMaxDepth deep; inlined, every operation's locals
+ * lived in each run() frame at once (AddressSanitizer gives every local its
+ * own slot and redzones: 3.9 KiB a frame), and a select three levels down
+ * overflowed the stack: a fatal error the harness caused, not the runtime. */
+#define OP static __attribute__((noinline))
+
 enum { kShared = 4, kMaxActors = 16, kMaxDepth = 3, kMaxOps = 200, kOps = 24, kBuf = 64 };
 
 static _Atomic(gort_chan*) sh_chan[kShared];
@@ -112,7 +120,7 @@ static gort_chan* pick_chan(Prog* pr) {
     return atomic_load(&sh_chan[b % kShared]);
 }
 
-static void op_send(Prog* pr, int timed) {
+OP void op_send(Prog* pr, int timed) {
     gort_chan* ch = pick_chan(pr);
     uint8_t v[kBuf];
     for (int i = 0; i < 8; i++) v[i] = take(pr);
@@ -127,7 +135,7 @@ static void op_send(Prog* pr, int timed) {
     }
 }
 
-static void op_recv(Prog* pr, int timed) {
+OP void op_recv(Prog* pr, int timed) {
     gort_chan* ch = pick_chan(pr);
     uint8_t v[kBuf];
     int ok;
@@ -143,7 +151,7 @@ static void op_recv(Prog* pr, int timed) {
     (void)gort_chan_cap(ch);
 }
 
-static void op_select(Prog* pr) {
+OP void op_select(Prog* pr) {
     gort_select_case cs[4];
     uint8_t bufs[4][kBuf];
     uint8_t b = take(pr);
@@ -179,14 +187,14 @@ static void put_chan(int slot, gort_chan* ch) {
     }
 }
 
-static void op_make_chan(Prog* pr) {
+OP void op_make_chan(Prog* pr) {
     uint8_t b = take(pr);
     gort_chan* ch = gort_chan_make(kElems[b & 3], kCaps[(b >> 2) & 3]);
     if (ch == NULL && errno != EPERM) fuzz_fail("gort_chan_make failed, errno", errno, 0);
     if (ch != NULL) put_chan((b >> 4) % kShared, ch);
 }
 
-static void op_after(Prog* pr) {
+OP void op_after(Prog* pr) {
     uint8_t b = take(pr);
     int64_t ns = (int64_t)(b & 0x3F) * 500;
     gort_chan* t = gort_after(ns);
@@ -209,7 +217,7 @@ static void op_after(Prog* pr) {
 
 /* Retain and release, balanced or not (a bare release may kill a shared
  * handle under everyone's feet: they must all get GORT_EINVAL, no more). */
-static void op_refs(Prog* pr) {
+OP void op_refs(Prog* pr) {
     uint8_t b = take(pr);
     int slot = (b >> 2) % kShared;
     void* h = (b & 3) == 0   ? (void*)atomic_load(&sh_chan[slot])
@@ -241,7 +249,7 @@ static void op_refs(Prog* pr) {
 
 /* ---- shared wait groups and mutexes ---------------------------------------------- */
 
-static void op_waitgroup(Prog* pr) {
+OP void op_waitgroup(Prog* pr) {
     uint8_t b = take(pr);
     int slot = (b >> 3) % kShared;
     gort_waitgroup* wg = (b & 0x80) ? garbage(pr) : atomic_load(&sh_wg[slot]);
@@ -281,7 +289,7 @@ static void op_waitgroup(Prog* pr) {
     }
 }
 
-static void op_mutex(Prog* pr) {
+OP void op_mutex(Prog* pr) {
     uint8_t b = take(pr);
     int slot = (b >> 3) % kShared;
     gort_mutex* mu = (b & 0x80) ? garbage(pr) : atomic_load(&sh_mu[slot]);
@@ -359,7 +367,7 @@ static void count_hook(void* arg) {
     atomic_fetch_add(&hook_calls, 1);
 }
 
-static void op_spawn(Prog* pr, Actor* a) {
+OP void op_spawn(Prog* pr, Actor* a) {
     uint8_t b = take(pr);
     if (!actor_may_start(a)) return;
     Start* s = new_start(pr, a, ON_GOROUTINE);
@@ -405,7 +413,7 @@ static void* thread_main(void* p) {
     return NULL;
 }
 
-static void op_thread(Prog* pr, Actor* a) {
+OP void op_thread(Prog* pr, Actor* a) {
     if (!actor_may_start(a)) return;
     Start* s = new_start(pr, a, ON_THREAD);
     pthread_mutex_lock(&threads_mu);
@@ -432,7 +440,7 @@ static void nested_body(void* p) {
     unlock_all(&n->a);
 }
 
-static void op_nested(Prog* pr, Actor* a, Where where) {
+OP void op_nested(Prog* pr, Actor* a, Where where) {
     if (a->depth >= kMaxDepth) return;
     Nested n = {sub(pr, take(pr) % 64), child_actor(a, where)};
     if (where == IN_C) {
@@ -452,7 +460,7 @@ static void op_nested(Prog* pr, Actor* a, Where where) {
 
 /* ---- the rest ------------------------------------------------------------------------ */
 
-static void op_misc(Prog* pr, Actor* a) {
+OP void op_misc(Prog* pr, Actor* a) {
     uint8_t b = take(pr);
     switch (b % 8) {
         case 0:
@@ -502,7 +510,7 @@ static void op_misc(Prog* pr, Actor* a) {
     }
 }
 
-static void op_lock(Prog* pr, Actor* a) {
+OP void op_lock(Prog* pr, Actor* a) {
     if (take(pr) & 1 || a->locks == 0) {
         int rc = EXPECT("gort_lock_os_thread", gort_lock_os_thread(), GORT_OK, GORT_EOVERFLOW,
                         GORT_ENOTINIT);
@@ -515,7 +523,7 @@ static void op_lock(Prog* pr, Actor* a) {
 
 /* Garbage handles into calls of every kind: GORT_EINVAL (or a guessed
  * live handle's ordinary result). */
-static void op_garbage(Prog* pr) {
+OP void op_garbage(Prog* pr) {
     void* h = garbage(pr);
     uint8_t v[kBuf] = {0};
     int ok;
@@ -597,7 +605,7 @@ static void init_default(void) {
     fuzz_running = 1;
 }
 
-static void op_lifecycle(Prog* pr, Actor* a) {
+OP void op_lifecycle(Prog* pr, Actor* a) {
     uint8_t b = take(pr);
     if (a->where != ON_MAIN || a->depth != 0) {
         /* Only the main thread starts and stops runtimes (its model knows);
@@ -637,7 +645,7 @@ static void run_main_body(void* p) {
     unlock_all(&n->a);
 }
 
-static void op_run_main(Prog* pr, Actor* a) {
+OP void op_run_main(Prog* pr, Actor* a) {
     if (a->where != ON_MAIN || a->depth != 0) {
         if (goroutine_code(a)) {
             EXPECT("gort_run_main(from a goroutine)", gort_run_main(run_main_body, NULL),

@@ -59,7 +59,9 @@ constexpr size_t kG0Gap = 512;
 // word is what costs (6 ns a call for two reads), so it is read only when
 // MXCSR's control bits change: fesetround, fesetenv and feenableexcept
 // change both; code that changes the x87 word alone (_FPU_SETCW, for long
-// double precision) keeps that change in its own context.
+// double precision) keeps that change in its own context. The x87 status
+// word (its exception flags) is the thread's: no switch saves it, so a
+// goroutine that moves to another thread finds that thread's.
 
 struct CgoFrame {
     void (*fn)(void*);

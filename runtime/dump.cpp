@@ -343,7 +343,7 @@ namespace {
 // stackTop is the top of the stack gp's saved context lives on: its own,
 // or its thread's for a callback (when the bounds are unknown, as far as
 // a copy reaches: printFrames stops at unmapped memory).
-uintptr_t stackTop(G* gp) {
+GORT_RACY_READER uintptr_t stackTop(G* gp) {
     if (gp->onNativeStack) {
         M* lm = gp->lockedm;
         if (lm != nullptr && lm->stackHi != 0) return lm->stackHi;
@@ -358,7 +358,7 @@ uintptr_t stackTop(G* gp) {
 // printStack prints gp's frames: its saved context when it is parked or
 // runnable, where it left for C when in a system call, the live stack for
 // the caller's own goroutine; nothing for one running elsewhere.
-void printStack(Out& o, G* gp, bool current) {
+GORT_RACY_READER void printStack(Out& o, G* gp, bool current) {
 #if defined(GORT_DUMP_STACKS)
     Frames f;
     uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
@@ -392,7 +392,7 @@ void printStack(Out& o, G* gp, bool current) {
 
 // printHeader prints gp's line: goroutine N "name" [state, reason, for how
 // long, locked to M]:
-void printHeader(Out& o, G* gp, bool current) {
+GORT_RACY_READER void printHeader(Out& o, G* gp, bool current) {
     uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
     const char* reason = gp->waitreason;
     char what[160];
@@ -412,22 +412,23 @@ void printHeader(Out& o, G* gp, bool current) {
                  int(__atomic_load_n(&lm->procid, __ATOMIC_ACQUIRE)));
     }
     char stack[80] = "";
-    if (gp->stack) {
-        snprintf(stack, sizeof stack, ", stack %zu of %zu KiB used", stackTouched(gp->stack) / 1024,
-                 gp->stack.size() / 1024);
+    Stack stk = gp->stack;  // a copy: the goroutine may exit meanwhile
+    if (stk) {
+        snprintf(stack, sizeof stack, ", stack %zu of %zu KiB used", stackTouched(stk) / 1024,
+                 stk.size() / 1024);
     }
     const char* name = gp->name;
     o.printf("goroutine %lld%s%s%s [%s%s%s]%s:\n", (long long)gp->goid, name ? " \"" : "",
              name ? name : "", name ? "\"" : "", what, locked, stack, current ? " (current)" : "");
 }
 
-void printG(Out& o, G* gp, bool current, bool withStack) {
+GORT_RACY_READER void printG(Out& o, G* gp, bool current, bool withStack) {
     printHeader(o, gp, current);
     if (withStack) printStack(o, gp, current);
     o.printf("\n");
 }
 
-bool shown(G* gp) {
+GORT_RACY_READER bool shown(G* gp) {
     if (gp->system) return false;
     uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
     return st != Gdead && st != Gidle;
@@ -435,7 +436,7 @@ bool shown(G* gp) {
 
 }  // namespace
 
-void dumpAll(int fd, G* cur, int limit) {
+GORT_RACY_READER void dumpAll(int fd, G* cur, int limit) {
     // Serialised, but never waited for forever: a crashing thread may be
     // the one dumping.
     bool locked = false;
@@ -501,7 +502,7 @@ bool syscallRegs(pid_t tid, unsigned long* sp, unsigned long* pc) {
 }  // namespace
 #endif
 
-void dumpBlockedGoroutine(int fd, G* gp, pid_t tid) {
+GORT_RACY_READER void dumpBlockedGoroutine(int fd, G* gp, pid_t tid) {
     bool locked = dumpLock.tryLock();
     Out o(fd);
     printHeader(o, gp, false);
@@ -547,7 +548,7 @@ void dumpgoroutines(G* cur) {
 
 // ---- SCHED lines -------------------------------------------------------------------------
 
-void printSchedtrace(int64_t sinceNs) {
+GORT_RACY_READER void printSchedtrace(int64_t sinceNs) {
     char buf[512];
     int n = 0;
     int32_t procs = sched.gomaxprocs.load(std::memory_order_acquire);

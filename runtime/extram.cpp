@@ -147,10 +147,17 @@ void freeExtraM(M* m) {
 }
 
 // extramPool adds m to the pool of spares (extraLock held) and wakes the
-// needms waiting for one.
-void extramPool(M* m) {
-    m->schedlink = sched.extram;
-    sched.extram = m;
+// needms waiting for one. An M a thread gave back goes first (its stacks
+// are warm), one sysmon just made goes last (atTail): so a thread that
+// calls in after another one left gets that one's M, whenever sysmon's
+// refill ran.
+void extramPool(M* m, bool atTail = false) {
+    M** link = &sched.extram;
+    if (atTail) {
+        while (*link != nullptr) link = &(*link)->schedlink;
+    }
+    m->schedlink = *link;
+    *link = m;
     sched.extraMCount.fetch_add(1, std::memory_order_relaxed);
     sched.extraGen.fetch_add(1, std::memory_order_release);
     if (sched.extraWaiters.load(std::memory_order_acquire) > 0) {
@@ -258,7 +265,7 @@ void extramReplenish() {
         }
         M* m = oneNewExtraM();
         LockGuard g(sched.extraLock);
-        extramPool(m);
+        extramPool(m, true);
     }
 }
 
@@ -278,7 +285,7 @@ M* needm(bool bind) {
     stats().foreignThreadsBound.fetch_add(1, std::memory_order_relaxed);
     setm(m);
     // Like minit, but the thread's signal mask is its owner's: leave it.
-    m->procid = pid_t(syscall(SYS_gettid));
+    __atomic_store_n(&m->procid, pid_t(syscall(SYS_gettid)), __ATOMIC_RELEASE);
     traceBind(m, true);
     minitSignalStack(m);
     ctxAdoptThread(&m->g0->ctx);
@@ -294,7 +301,7 @@ void dropm(M* m) {
     m->bound = false;
     unminitSignalStack(m);
     setm(nullptr);
-    m->procid = 0;
+    __atomic_store_n(&m->procid, 0, __ATOMIC_RELEASE);
     m->stackLo = m->stackHi = 0;
     sched.extraMInUse.fetch_sub(1, std::memory_order_relaxed);
     extramPut(m);

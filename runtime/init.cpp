@@ -135,7 +135,12 @@ bool forkedChild() {
 
 int callEnter(CallGate* g) {
     M* m = getm();
-    if (GORT_LIKELY(m != nullptr)) {
+    // The fast path is for goroutine code: a runtime thread, or a thread of
+    // C's inside a callback (which holds the gate). Between callbacks an
+    // extra M's goroutine is not the thread's to look at: shutdown may be
+    // freeing it (the M stays, see extram.cpp).
+    if (GORT_LIKELY(m != nullptr) &&
+        (!m->isExtra || m->cbdepth.load(std::memory_order_relaxed) > 0)) {
         G* gp = m->curg;
         if (gp != nullptr &&
             (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking) &&

@@ -304,14 +304,15 @@ int newm1(M* mp) {
     int err;
     M* cur = getm();
     mp->byTemplate = cur != nullptr && cur->isTemplate;
+    const int64_t id = mp->id;
+    const MOrigin origin = iscgo ? MOrigin::hook : MOrigin::native;
+    mp->origin = origin;
     execLock.rlock();
     if (iscgo) {
         if (threadStartHook == nullptr) fatal("_cgo_thread_start missing");
         ThreadStart ts{mstartTrampoline, mp, 0};
-        mp->origin = MOrigin::hook;
         err = withRetry([&] { return threadStartHook(&ts); });
     } else {
-        mp->origin = MOrigin::native;
         err = newosproc(mp);
     }
     execLock.runlock();
@@ -319,7 +320,7 @@ int newm1(M* mp) {
         newmFailed(mp, err);
         return err;
     }
-    traceNewm(mp);
+    traceNewm(id, uint32_t(origin));  // mp may be gone: its thread runs
     auto& counter = iscgo ? stats().msCreatedHook : stats().msCreatedNative;
     counter.fetch_add(1, std::memory_order_relaxed);
     return 0;

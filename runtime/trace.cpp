@@ -373,10 +373,13 @@ class Rec {
             b_ = nullptr;
             return;
         }
-        b->seq.store(q + 1, std::memory_order_relaxed);
         if (tr.strongFence) {
-            std::atomic_thread_fence(std::memory_order_seq_cst);
+            // No membarrier: the store itself is the full barrier (a locked
+            // exchange: what a seq_cst fence after it would give, and
+            // ThreadSanitizer understands it, unlike a fence).
+            b->seq.exchange(q + 1, std::memory_order_seq_cst);
         } else {
+            b->seq.store(q + 1, std::memory_order_relaxed);
             std::atomic_signal_fence(std::memory_order_seq_cst);
         }
         if (!traceOn.load(std::memory_order_relaxed)) {
@@ -624,10 +627,10 @@ void traceStealSlow(P* p, P* from, uint32_t n) {
     event(getm(), kEvSteal, 0, p->id, from->id, n);
 }
 
-void traceNewmSlow(M* mp) {
+void traceNewmSlow(int64_t id, uint32_t origin) {
     M* cur = getm();
     bool byTemplate = cur != nullptr && cur->isTemplate;
-    event(cur, kEvNewm, uint32_t(mp->origin) | (byTemplate ? kMByTemplate : 0), mp->id);
+    event(cur, kEvNewm, origin | (byTemplate ? kMByTemplate : 0), id);
 }
 
 void traceTemplateHandoffSlow(M* mp) {

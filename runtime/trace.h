@@ -59,7 +59,7 @@ void traceIdleSlow(M* m, TraceIdle why, bool begin);
 void traceRetakeSlow(P* p);
 void traceHandoffSlow(P* p, TraceHandoff how);
 void traceStealSlow(P* p, P* from, uint32_t n);
-void traceNewmSlow(M* mp);
+void traceNewmSlow(int64_t id, uint32_t origin);
 void traceTemplateHandoffSlow(M* mp);
 void traceStartLockedSlow(M* to, G* gp);
 void traceMStartSlow(M* m);
@@ -118,11 +118,12 @@ GORT_ALWAYS_INLINE void traceSteal(P* p, P* from, uint32_t n) {
     if (tracing()) [[unlikely]]
         traceStealSlow(p, from, n);
 }
-// traceNewm: mp's thread was created (its path is mp->origin; the creating
-// thread may be the template thread).
-GORT_ALWAYS_INLINE void traceNewm(M* mp) {
+// traceNewm: M id's thread was created by the path origin (an MOrigin; the
+// creating thread may be the template thread). By value: once its thread
+// runs, the M may exit and be freed.
+GORT_ALWAYS_INLINE void traceNewm(int64_t id, uint32_t origin) {
     if (tracing()) [[unlikely]]
-        traceNewmSlow(mp);
+        traceNewmSlow(id, origin);
 }
 // traceTemplateHandoff: mp was queued for the template thread to create.
 GORT_ALWAYS_INLINE void traceTemplateHandoff(M* mp) {

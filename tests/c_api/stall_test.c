@@ -118,11 +118,18 @@ static long stall_plainly(struct ticker* t, int ms) {
 }
 
 /* The ticker must have ticked through the stall: at least a fifth of the
- * ticks it would make running alone, and no gap near the stall's length. */
+ * ticks it would make running alone, and no gap near the stall's length
+ * (under ThreadSanitizer, which slows every thread start and switch
+ * tenfold, no gap of half of it). */
+#ifdef CHECK_TSAN
+#define GAP_DIVISOR 2
+#else
+#define GAP_DIVISOR 4
+#endif
 static void check_ticked_through(struct ticker* t, long ticks, int ms) {
     CHECK(ticks >= ms / 5);
-    CHECK(atomic_load(&t->maxgap) < (int64_t)ms * 1000000 / 4);
-    if (ticks < ms / 5 || atomic_load(&t->maxgap) >= (int64_t)ms * 1000000 / 4) {
+    CHECK(atomic_load(&t->maxgap) < (int64_t)ms * 1000000 / GAP_DIVISOR);
+    if (ticks < ms / 5 || atomic_load(&t->maxgap) >= (int64_t)ms * 1000000 / GAP_DIVISOR) {
         fprintf(stderr, "  ticks %ld over %d ms, longest gap %.1f ms\n", ticks, ms,
                 (double)atomic_load(&t->maxgap) / 1e6);
     }
@@ -214,6 +221,14 @@ static void test_read_on_empty_pipe(void) {
 
 /* ---- ten plain sleepers overlap; the lending bound holds ---------------- */
 
+/* A sleeper's plain usleep: long enough that all of them overlap once stall
+ * detection has lent a P to each (slower under the sanitizers). */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+static const useconds_t kSleeperUs = 800000;
+#else
+static const useconds_t kSleeperUs = 200000;
+#endif
+
 struct sleepers {
     atomic_int inside, most;
     gort_waitgroup* wg;
@@ -224,7 +239,7 @@ static void sleeper(void* arg) {
     int n = atomic_fetch_add(&s->inside, 1) + 1;
     for (int m = atomic_load(&s->most); n > m && !atomic_compare_exchange_weak(&s->most, &m, n);) {
     }
-    usleep(200000);
+    usleep(kSleeperUs);
     atomic_fetch_sub(&s->inside, 1);
     CHECK_OK(gort_waitgroup_done(s->wg));
 }
@@ -243,8 +258,8 @@ static int run_sleepers(int n) {
 static void test_ten_sleepers_overlap(void) {
     CHECK_OK(init_with(1, 0));
     int64_t t0 = now_ns();
-    CHECK_EQ(run_sleepers(10), 10); /* all at once: 10 x 200 ms would be 2 s */
-    CHECK(now_ns() - t0 < 1000000000);
+    CHECK_EQ(run_sleepers(10), 10);                 /* all at once */
+    CHECK(now_ns() - t0 < 5 * kSleeperUs * 1000LL); /* 10 x kSleeperUs if serial */
     wait_lent_returned();
     CHECK(stats().procs_lent >= 9);
     CHECK_EQ(gort_gomaxprocs(0), 1);
@@ -348,8 +363,14 @@ static void test_cgocall_is_not_a_stall(void) {
     CHECK_OK(gort_waitgroup_wait(wg));
     CHECK_OK(gort_waitgroup_release(wg));
     gort_stats s = stats();
+#ifndef CHECK_TSAN
+    /* (Under ThreadSanitizer a goroutine's thread also waits in the kernel
+     * for the sanitizer's own locks, now and then for over 0.5 ms while it
+     * holds its P: a real stall, if not the program's.) */
     CHECK_EQ(s.stalls, 0);
     CHECK_EQ(s.procs_lent, 0);
+#endif
+    (void)s;
     CHECK_OK(gort_shutdown(-1));
 }
 

@@ -227,4 +227,8 @@ def test_many_spawned_from_a_goroutine():
 def test_many_spawned_from_main():
     gs = [gort.go(lambda i=i: i) for i in range(5000)]
     assert sum(g.join() for g in gs) == sum(range(5000))
-    assert gort.stats()["ms_total"] < 100  # no M per goroutine waiting for the GIL
+    # No M per goroutine waiting for the GIL (5,000); Ms for Ps that stall
+    # detection lent (a slow, e.g. sanitized, interpreter blocks in the
+    # kernel now and then) are compensation, within max_lent_procs.
+    s = gort.stats()
+    assert s["ms_total"] < 100 + s["procs_lent"]

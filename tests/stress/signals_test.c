@@ -257,9 +257,14 @@ static void test_storm_during_needm(void) {
     CHECK(atomic_load(&inner_n[1]) > 0);
     CHECK_EQ(atomic_load(&threads_done), total);
     CHECK_EQ(atomic_load(&thread_callbacks), 2 * total);
+#if !defined(STRESS_TSAN)
+    /* (ThreadSanitizer defers handlers to its own safe points, with its own
+     * masking meanwhile, and drops what is still pending when a thread
+     * exits: a self-sent signal is then neither synchronous nor exact.) */
     CHECK_EQ(atomic_load(&usr2_lost), 0);
     CHECK_EQ(atomic_load(&usr2_n), 2 * total);
     CHECK_EQ(atomic_load(&mask_changed), 0);
+#endif
     CHECK_EQ(atomic_load(&handler_cb_made), atomic_load(&handler_cb_ran));
     CHECK_EQ(atomic_load(&msgs_sent), atomic_load(&msgs_recvd));
     gort_stats s;

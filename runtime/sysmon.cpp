@@ -241,8 +241,10 @@ void sysmon() {
 
 void sysmonTimerAdded() {
     // Dekker with sysmon's sysmonwait store, gen load and timer reads: the
-    // timer was pushed (timer0When) before this load.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // timer was pushed (timer0When) before this load. The full barrier is a
+    // locked read-modify-write (ThreadSanitizer models no fences, and
+    // warns about them, which -Werror turns into a failed build).
+    sched.sysmonGen.fetch_add(0, std::memory_order_seq_cst);
     if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst))) {
         sched.sysmonGen.fetch_add(1, std::memory_order_acq_rel);
         futexwakeup(&sched.sysmonGen, 1);

@@ -22,6 +22,9 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
+static atomic_long started, finished;
+
+#if !defined(STRESS_TSAN) && !defined(STRESS_ASAN) /* stack-enomem's: the plain build's */
 static long proc_status_kb(const char* field) {
     FILE* f = fopen("/proc/self/status", "r");
     if (f == NULL) return -1;
@@ -38,7 +41,6 @@ static long proc_status_kb(const char* field) {
     return v;
 }
 
-static atomic_long started, finished;
 static gort_chan* release_ch;
 
 static void parked(void* arg) {
@@ -55,12 +57,13 @@ static void count_done(void* arg) {
     atomic_fetch_add(&finished, 1);
 }
 
-static void progress(void) {
-    fprintf(stderr, "  started %ld, finished %ld\n", atomic_load(&started), atomic_load(&finished));
-}
-
 static void wait_count(atomic_long* c, long want) {
     while (atomic_load(c) < want) stress_sleep_ns(100000);
+}
+#endif
+
+static void progress(void) {
+    fprintf(stderr, "  started %ld, finished %ld\n", atomic_load(&started), atomic_load(&finished));
 }
 
 /* ---- stack memory runs out ---------------------------------------------------- */

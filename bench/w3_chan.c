@@ -6,8 +6,9 @@
  * $FROM (gortbench.h) says where the driver runs: an ordinary goroutine
  * (impl gort-P<N>), the gort_run_main goroutine (gort-runmain-P<N>) or the
  * plain C main thread (gort-mainthread-P<N>). The last two are what a C
- * program's main thread pays; their default N is smaller (they are slow
- * today, see bench/README.md).
+ * program's main thread pays: while it waits, the main thread runs the echo
+ * goroutine itself (hosting, docs/guide.md "Locked threads"), so no thread
+ * hand-off is involved.
  *
  * With $TRACE set to a file, the execution tracer records the run there
  * (gort_trace_start before the warm-up, gort_trace_stop after the
@@ -19,7 +20,7 @@
  *
  * Usage: GOMAXPROCS=<n> [FROM=goroutine|runmain|mainthread] [TRACE=file] w3_chan [N]
  *        GOMAXPROCS=<n> w3_chan N PAIRS
- *        (default N 1000000 from a goroutine, 20000 from the main thread) */
+ *        (default N 1000000) */
 #include "gortbench.h"
 
 struct pair {
@@ -125,8 +126,7 @@ static void measure(void* p) {
 
 int main(int argc, char** argv) {
     enum bench_from from = bench_from_env();
-    struct main_args a = {bench_arg(argc, argv, 1, from == BENCH_GOROUTINE ? 1000000 : 20000),
-                          bench_arg(argc, argv, 2, 0), 0};
+    struct main_args a = {bench_arg(argc, argv, 1, 1000000), bench_arg(argc, argv, 2, 0), 0};
     int procs = bench_procs();
     if (a.pairs > 0 && (from != BENCH_GOROUTINE || a.n < a.pairs * 10)) {
         bench_die("w3_chan: PAIRS runs from goroutines, with N >= 10 * PAIRS");

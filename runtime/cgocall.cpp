@@ -201,6 +201,9 @@ int cgocall(void (*fn)(void*), void* arg) {
         fn(arg);
         return kOK;
     }
+    // A hosted goroutine enters C on an M of its own, not on its host's
+    // thread (lockosthread.cpp).
+    if (GORT_UNLIKELY(m->lockedg != nullptr && m->lockedg != gp)) m = unhost(gp);
     m->ncgocall.store(m->ncgocall.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     ensureTemplateThread();
     traceSliceBegin(TraceSlice::cgocall, gp, reinterpret_cast<const void*>(fn));
@@ -241,6 +244,7 @@ int blockingBegin() {
         default:
             return kOK;
     }
+    if (GORT_UNLIKELY(m->lockedg != nullptr && m->lockedg != gp)) m = unhost(gp);
     ensureTemplateThread();
     gp->inBlocking = true;
     traceSliceBegin(TraceSlice::blocking, gp, nullptr);

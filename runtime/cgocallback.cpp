@@ -122,6 +122,8 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     gp->m = m;
     exitsyscall(m);
     m = gp->m;  // the same M: gp is locked to it
+    // While gp waits, this M hosts other goroutines (lockosthread.cpp).
+    hostSet(m);
     if (countG) {
         m->p->countCreated();
         gp->system = false;  // a user goroutine while it runs the callback
@@ -137,6 +139,9 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
 
     m->cbdepth.store(m->cbdepth.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     if (isMain) sched.maing.store(outerMain, std::memory_order_release);
+    // gp runs, so nothing can be left to this M for it: no more hosting.
+    m->hosting.store(false, std::memory_order_relaxed);
+    if (m->hostReady.load(std::memory_order_relaxed)) fatal("cgocallback: locked g left pending");
     // Back into the system call it came from, keeping the P reserved for
     // it: the next callback or the end of the cgocall finds it at once
     // unless sysmon gave it away.

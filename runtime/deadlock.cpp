@@ -168,6 +168,10 @@ void checkdeadEmbedded() {
         deadlockSuspect.store(true, std::memory_order_release);
         return;
     }
+    // A thread unknown when boundThreadsBlocked looked may have bound an
+    // extra M since (needm sets its procid without sched.lock) and so looked
+    // known in /proc: it is in C, about to call in. Look again.
+    if (!boundThreadsBlocked()) return;
     if (deadlockAbort.load(std::memory_order_relaxed))
         fatal("all goroutines are asleep - deadlock!");
     reportedGen = gen;
@@ -204,6 +208,9 @@ void checkdead() {
         deadlockSuspect.store(true, std::memory_order_release);
         return;
     }
+    // As in checkdeadEmbedded: a thread that bound an extra M while /proc
+    // was read looked known there.
+    if (sched.extraMInUse.load(std::memory_order_seq_cst) > 1) return;
     fatal("all goroutines are asleep - deadlock!");
 }
 

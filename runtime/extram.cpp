@@ -320,6 +320,8 @@ M* validm() {
     m->p = m->nextp = m->oldp = nullptr;
     m->lockedg = nullptr;
     m->lockedExt = m->lockedInt = 0;
+    m->hosting.store(false, std::memory_order_relaxed);
+    m->hostReady.store(false, std::memory_order_relaxed);
     m->incgo = false;
     m->spinning = false;
     m->exitThread = false;

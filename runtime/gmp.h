@@ -92,6 +92,10 @@ struct G {
     // Resume affinity: prefer resuming on lastm, the M that last ran it.
     bool affinity = false;
     M* lastm = nullptr;
+    // It must not run on a host (an M whose own callback goroutine waits,
+    // see lockosthread.cpp): set while it moves off one to lock its thread
+    // or enter C.
+    bool noHost = false;
 
     // ---- Observability (issue 15: trace.cpp, dump.cpp) ----
     int64_t waitsince = 0;       // waitClock() when it last parked (dumps)
@@ -142,6 +146,12 @@ struct M {
     uint32_t lockedExt = 0;              // user LockOSThread nesting
     uint32_t lockedInt = 0;              // runtime-internal lockOSThread nesting
     G* lockedg = nullptr;
+    // Hosting (lockosthread.cpp): hosting is set by this M while it holds a
+    // P and will look at hostReady before it gives that P up; hostReady is
+    // set by the M that dequeued lockedg while this one may host, and taken
+    // (exchange) by whichever of the two then runs it.
+    std::atomic<bool> hosting{false};
+    std::atomic<bool> hostReady{false};
     Note park;
     M* schedlink = nullptr;  // idle list, newmHandoff list, extra list
     M* alllink = nullptr;    // allm

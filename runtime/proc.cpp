@@ -155,7 +155,12 @@ inline void startRunning(M* m, G* gp, bool inheritTime) {
 // fastNext picks the G to switch to directly from a G that is leaving the
 // CPU, or returns null when g0 must decide (see the comment at the top).
 __attribute__((always_inline)) inline G* fastNext(M* m) {
-    if (m->lockedg != nullptr) return nullptr;
+    // A locked M only through g0, except a host (lockosthread.cpp) with
+    // nothing left to it for its own G.
+    if (m->lockedg != nullptr && (!m->hosting.load(std::memory_order_relaxed) ||
+                                  m->hostReady.load(std::memory_order_relaxed))) {
+        return nullptr;
+    }
     P* p = m->p;
     if (p->tick() % 61 == 0 && sched.runqsize.load(std::memory_order_relaxed) > 0) {
         return nullptr;
@@ -167,8 +172,15 @@ __attribute__((always_inline)) inline G* fastNext(M* m) {
     G* gp = runqget(p, &inherit);
     if (gp == nullptr) return nullptr;
     if (gp->lockedm != nullptr) {
-        m->pendingg = gp;  // g0 hands our P to its M
+        m->pendingg = gp;  // g0 hands our P to its M (or runs it: ours)
         return nullptr;
+    }
+    if (GORT_UNLIKELY(m->lockedg != nullptr)) {
+        if (!hostable(gp)) {
+            runqput(p, gp, true);  // g0's hostRunnable hands our P on with it
+            return nullptr;
+        }
+        stats().hostedRuns.fetch_add(1, std::memory_order_relaxed);
     }
     startRunning(m, gp, inherit);
     return gp;
@@ -336,7 +348,10 @@ void gosched() {
     // straight back.
     bool spread = m->p->tick() % 61 == 30 && sched.nprocs.load(std::memory_order_relaxed) > 1;
     G* next = spread ? nullptr : fastNext(m);
-    leave(m, gp, next, next != nullptr ? goschedLocal : goschedGlobal);
+    // A hosted G (its M's locked G waits: no fastNext there) yields to the
+    // local queue as it would elsewhere; the locked G itself globally.
+    bool local = next != nullptr || (!spread && m->lockedg != nullptr && m->lockedg != gp);
+    leave(m, gp, next, local ? goschedLocal : goschedGlobal);
     resumeHook(gp);
 }
 
@@ -674,10 +689,15 @@ void schedule(M* m) {
             m->pendingg = nullptr;
             inheritTime = true;
         } else if (m->lockedg != nullptr) {
-            // This M only runs its locked G: wait until it is handed back.
-            stoplockedm(m);
-            if (m->exitThread) return;
-            gp = m->lockedg;
+            // This M runs its locked G, and while that waits, if the lock
+            // is internal only, other Gs (hosting, lockosthread.cpp); with
+            // nothing to run it waits until its G is handed back.
+            gp = hostRunnable(m, &inheritTime);
+            if (gp == nullptr) {
+                stoplockedm(m);
+                if (m->exitThread) return;
+                gp = m->lockedg;
+            }
         } else {
             P* p = m->p;
             if (p != nullptr && p->tick() % 61 == 0 &&
@@ -703,6 +723,13 @@ void schedule(M* m) {
         if (gp->lockedm != nullptr && gp->lockedm != m) {
             startlockedm(m, gp);
             continue;
+        }
+        if (GORT_UNLIKELY(m->lockedg != nullptr)) {
+            if (gp == m->lockedg) {
+                hostSet(m);  // before gp can park and be dequeued elsewhere
+            } else {
+                stats().hostedRuns.fetch_add(1, std::memory_order_relaxed);
+            }
         }
         execute(m, gp, inheritTime);
     }

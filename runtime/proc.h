@@ -145,6 +145,20 @@ void lockOSThreadInternal();
 void unlockOSThreadInternal();
 void stoplockedm(M* m);
 void startlockedm(M* m, G* gp);
+// Hosting (lockosthread.cpp): mayHost says whether m may run other Gs while
+// its locked G waits; hostSet sets m->hosting to that (m holds a P);
+// hostRunnable finds the next G for a host on its P and the global queue
+// (null: stop, stoplockedm); unhost moves a hosted gp (running on an M
+// whose locked G is another) to an M that hosts nothing, returning that M.
+bool mayHost(M* m);
+// hostable: a host may run gp (it is not moving off hosts and has no switch
+// hooks, see lockosthread.cpp).
+inline bool hostable(const G* gp) {
+    return !gp->noHost && gp->onPark == nullptr && gp->onResume == nullptr;
+}
+void hostSet(M* m);
+G* hostRunnable(M* m, bool* inheritTime);
+M* unhost(G* gp);
 
 // ---- callbacks and extra Ms (cgocallback.cpp, extram.cpp) ----------------
 

@@ -145,7 +145,10 @@ G* globrunqget(P* p, int32_t max) {
 G* globrunqgetLocked() {
     G* prev = nullptr;
     for (G* gp = sched.runqhead; gp != nullptr; prev = gp, gp = gp->schedlink) {
-        if (gp->lockedm == nullptr) continue;
+        // An M that hosts has a P and finds its G here itself.
+        if (gp->lockedm == nullptr || gp->lockedm->hosting.load(std::memory_order_seq_cst)) {
+            continue;
+        }
         G* next = gp->schedlink;
         if (prev != nullptr) {
             prev->schedlink = next;

@@ -34,6 +34,9 @@ namespace {
 // exitsyscall0 runs on g0 for a G that came out of a system call and found
 // no P (Go's exitsyscall0).
 void exitsyscall0(M* m, G* prev) {
+    // Queued without a P, a locked G must not be left to this M as to a
+    // host (lockosthread.cpp): whoever dequeues it hands a P over.
+    if (prev == m->lockedg) m->hosting.store(false, std::memory_order_seq_cst);
     prev->m = nullptr;
     casgstatus(prev, Gsyscall, Grunnable);
     P* p;

@@ -251,7 +251,12 @@ GORT_API int gort_sleep(int64_t ns);
 /** \brief Run fn(arg) as a goroutine locked to the calling thread.
  *
  * As Go's main goroutine owns the main thread; returns when fn finishes.
- * The main goroutine only ever runs on this thread. Deadlock detection
+ * The main goroutine only ever runs on this thread. While it waits inside
+ * gort, the thread runs other goroutines (it hosts them, as every thread
+ * waiting in a gort call does), and the main goroutine resumes there at the
+ * next scheduling point once it is ready; a hosted goroutine moves to
+ * another thread before gort_lock_os_thread, gort_cgocall or
+ * gort_blocking_begin (guide: "Locked threads"). Deadlock detection
  * watches it: if it and every other goroutine block for good, and no thread
  * outside the runtime can still wake one (see the guide: the detector sees
  * goroutines, timers and threads bound to the runtime, not plain threads
@@ -265,8 +270,12 @@ GORT_API int gort_run_main(gort_fn fn, void* arg);
 /** \brief Go's LockOSThread: wire the calling goroutine to its thread.
  *
  * Counts nest; until as many gort_unlock_os_thread calls, the goroutine
- * runs only on this thread and no other goroutine runs there. A goroutine
- * that exits locked takes its thread with it (the runtime's threads only).
+ * runs only on this thread and no other goroutine runs there (a thread that
+ * waits in a gort call or gort_run_main runs other goroutines meanwhile
+ * unless it called this). A goroutine that exits locked takes its thread
+ * with it (the runtime's threads only). Called from a goroutine that a
+ * waiting thread hosts, it first moves the goroutine to a thread of its
+ * own: never the main thread or another C thread.
  * \return #GORT_OK, #GORT_EOVERFLOW on nesting overflow, #GORT_ENOTINIT */
 GORT_API int gort_lock_os_thread(void);
 /** \brief Go's UnlockOSThread: undo one gort_lock_os_thread.
@@ -761,6 +770,11 @@ typedef struct gort_stats {
                                     (each reported once; since 0.2) */
     uint64_t stack_high_water; /**< the most stack any goroutine was seen to use, in bytes
                                     (pages touched; since 0.2) */
+    uint64_t hosted_runs;      /**< goroutines run by a thread while its own goroutine (a
+                                    callback's, gort_run_main's) waited: see "Locked threads"
+                                    in docs/guide.md (since 0.2) */
+    uint64_t lockedm_wakeups;  /**< threads woken with a P handed over to run their locked
+                                    goroutine: a thread hand-off (since 0.2) */
 } gort_stats;
 
 /** \brief Read the runtime's counters.

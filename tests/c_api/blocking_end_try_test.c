@@ -60,8 +60,8 @@ static void fast_goroutine(void* arg) {
     struct fast* f = arg;
     uint64_t r0 = retakes();
     for (int i = 0; i < f->n; i++) {
-        pid_t t0 = tid();
         CHECK_OK(gort_blocking_begin());
+        pid_t t0 = tid(); /* a hosted goroutine moves as the region begins */
         int rc = gort_blocking_end_try();
         if (rc == GORT_OK) {
             f->ok++;
@@ -118,11 +118,13 @@ static void busy_goroutine(void* arg) {
 static void region_goroutine(void* arg) {
     struct taken* t = arg;
     uint64_t r0 = retakes();
-    pid_t t0 = tid();
     /* Queued behind this goroutine on the only P: it runs only if sysmon
      * takes the P from the region. */
     CHECK_OK(gort_go(busy_goroutine, t));
     CHECK_OK(gort_blocking_begin());
+    /* The thread the region runs on (a goroutine the waiting main thread
+     * hosts moves to a thread of its own as the region begins). */
+    pid_t t0 = tid();
     while (!atomic_load(&t->busy_running)) sched_yield();
     t->retakes = retakes() - r0;
     t->again1 = gort_blocking_end_try();

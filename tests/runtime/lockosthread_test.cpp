@@ -83,8 +83,10 @@ TEST_P(LockOSThread, UnlockWithoutLockDoesNothing) {
 TEST_P(LockOSThread, NestingOverflowIsAnError) {
     runMain([&] {
         spawnAndWait([] {
-            M* m = getm();
+            // After the lock: a goroutine hosted by the main thread moves
+            // to an M of its own as it locks.
             ASSERT_EQ(lockOSThread(), kOK);
+            M* m = getm();
             m->lockedExt = UINT32_MAX - 1;  // pretend 2^32-2 nested locks
             EXPECT_EQ(lockOSThread(), kOK);
             EXPECT_EQ(lockOSThread(), kEOVERFLOW);

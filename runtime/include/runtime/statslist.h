@@ -30,4 +30,6 @@
     X(procs_lent_now, procsLentNow, state)                 \
     X(stalls, stalls, event)                               \
     X(long_runners, longRunners, event)                    \
-    X(stack_high_water, stackHighWater, state)
+    X(stack_high_water, stackHighWater, state)             \
+    X(hosted_runs, hostedRuns, event)                      \
+    X(lockedm_wakeups, lockedmWakeups, event)

@@ -80,9 +80,11 @@ def test_python_state_survives_migrations(procs):
     moves = [g.join(timeout=120) for g in gs]
     t.join()
     assert sorted(feed_extra) == sorted(list(range(N)) * (ROUNDS // 500))
-    # The test means something only if goroutines really moved.
+    # The test means something only if goroutines really moved (hundreds
+    # of times: with the GIL waited for in a blocking region and affinity
+    # kept, about 1,000 moves in all is typical now, 5,500 before).
     print(f"{sum(moves)} migrations")
-    assert sum(moves) >= 1000, f"only {sum(moves)} migrations: too few to test anything"
+    assert sum(moves) >= 300, f"only {sum(moves)} migrations: too few to test anything"
     assert not hasattr(local, "k")  # the main thread's own threading.local
     assert var.get() == "unset"
 

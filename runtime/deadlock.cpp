@@ -145,8 +145,10 @@ bool allAsleep() {
 
 // boundThreadsBlocked reports whether every thread holding an extra M is
 // blocked inside the runtime: its goroutine waits inside a callback
-// (sched.lock held).
-bool boundThreadsBlocked() {
+// (sched.lock held). It reads other threads' M fields (lockedg) that they
+// write without sched.lock: a racy read by design, and checkdeadEmbedded
+// looks twice, around its /proc scan, before it reports.
+GORT_RACY_READER bool boundThreadsBlocked() {
     for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
         if (!m->isExtra || __atomic_load_n(&m->procid, __ATOMIC_ACQUIRE) == 0) continue;
         // Between callbacks the thread runs C and may call in any time. In

@@ -152,6 +152,10 @@ struct M {
     // (exchange) by whichever of the two then runs it.
     std::atomic<bool> hosting{false};
     std::atomic<bool> hostReady{false};
+    // Threads inside startlockedm's hand-over to this M: once hostReady is
+    // set the M may run its G, return from its callback and be freed, so
+    // mfree waits for them to leave.
+    std::atomic<int32_t> hostRefs{0};
     Note park;
     M* schedlink = nullptr;  // idle list, newmHandoff list, extra list
     M* alllink = nullptr;    // allm
@@ -218,6 +222,10 @@ struct alignas(64) P {
     // G can be freed: gdestroy, releasep).
     std::atomic<pid_t> mtid{0};
     std::atomic<G*> runningG{nullptr};
+    // The owner is creating a thread (newm1): a wait in the kernel there is
+    // the runtime's own, not a stall (lending for it would create more
+    // threads, which wait on the same kernel locks).
+    std::atomic<bool> creatingThread{false};
 
     uint32_t tick() const { return schedtick.load(std::memory_order_relaxed); }
 

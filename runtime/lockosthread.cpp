@@ -229,11 +229,14 @@ void startlockedm(M* m, G* gp) {
     if (mp == m) fatal("startlockedm: locked to me");
     // A host awake with a P runs gp itself at its next scheduling point: we
     // keep our P and wake no one.
+    // From the store on, mp may run gp, finish and be freed: hostRefs keeps
+    // it until we are done looking (mfree waits).
+    mp->hostRefs.fetch_add(1, std::memory_order_seq_cst);
     mp->hostReady.store(true, std::memory_order_seq_cst);
-    if (mp->hosting.load(std::memory_order_seq_cst) ||
-        !mp->hostReady.exchange(false, std::memory_order_seq_cst)) {
-        return;
-    }
+    bool leftToHost = mp->hosting.load(std::memory_order_seq_cst) ||
+                      !mp->hostReady.exchange(false, std::memory_order_seq_cst);
+    mp->hostRefs.fetch_sub(1, std::memory_order_release);
+    if (leftToHost) return;  // (mp may be gone now)
     if (mp->nextp != nullptr) fatal("startlockedm: m has p");
     incidlelocked(-1);
     stats().lockedmWakeups.fetch_add(1, std::memory_order_relaxed);

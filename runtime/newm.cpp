@@ -29,6 +29,7 @@
 // returns.
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -265,6 +266,9 @@ M* allocm(P* p, void (*fn)()) {
 }
 
 void mfree(M* m) {
+    // A thread handing m its locked G (startlockedm) may still be looking
+    // at m: a few instructions.
+    while (m->hostRefs.load(std::memory_order_acquire) != 0) sched_yield();
     mfreeSchedStack(m);
     rtdelete(m->g0);
     rtdelete(m);
@@ -307,6 +311,8 @@ int newm1(M* mp) {
     const int64_t id = mp->id;
     const MOrigin origin = iscgo ? MOrigin::hook : MOrigin::native;
     mp->origin = origin;
+    P* ownp = cur != nullptr ? cur->p : nullptr;
+    if (ownp != nullptr) ownp->creatingThread.store(true, std::memory_order_relaxed);
     execLock.rlock();
     if (iscgo) {
         if (threadStartHook == nullptr) fatal("_cgo_thread_start missing");
@@ -316,6 +322,7 @@ int newm1(M* mp) {
         err = newosproc(mp);
     }
     execLock.runlock();
+    if (ownp != nullptr) ownp->creatingThread.store(false, std::memory_order_relaxed);
     if (err != 0) {
         newmFailed(mp, err);
         return err;

@@ -233,6 +233,7 @@ int64_t watch(P* p, int64_t now) {
         reportLongRun(p, w, now);
     }
     if (held < kStallNs) return workWaiting(p) ? kTickNs : kRunningTickNs;
+    if (p->creatingThread.load(std::memory_order_relaxed)) return kTickNs;  // newm1's own wait
     if (tid == 0 || !classify(w, now)) return -1;
     if (w.blocked) {
         if (!w.counted) {

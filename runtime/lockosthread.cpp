@@ -69,6 +69,8 @@
 // The first LockOSThread starts the template thread, while this thread is
 // still clean: from then on, Ms that a locked thread needs are created by
 // the template thread (newm.cpp).
+#include <unistd.h>
+
 #include "runtime/errors.h"
 #include "runtime/proc.h"
 #include "runtime/stats.h"
@@ -99,8 +101,15 @@ void hostEvicted(M* m, G* prev) {
 
 }  // namespace
 
+// mayHost: m's thread is the process's main thread (the C main thread or
+// gort_run_main's), waiting in a callback and not locked by its goroutine.
+// Other C threads do not host: they may call in from a signal handler (or
+// a C library's pool thread may be short of stack), where running other
+// goroutines is not safe (ASan saw wild jumps in stress.signals).
 bool mayHost(M* m) {
-    return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0;
+    static const pid_t mainTid = getpid();
+    return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0 &&
+           __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid;
 }
 
 void hostSet(M* m) {

@@ -1,7 +1,7 @@
 // Python goroutines: a Python callable run by gort_go_ex on the runtime's
 // own Ms, with the GIL and the gilstate slot kept right across every switch.
 //
-// Design (measured in ../shared/reference/python-goroutines.md, CPython 3.11):
+// Design (measured in a prototype on CPython 3.11):
 //
 // * Each Python goroutine owns a PyThreadState (GoCtx::ts). It holds the GIL
 //   only while it runs Python. The switch hooks of gort_go_opts run on the

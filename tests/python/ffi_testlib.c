@@ -150,8 +150,8 @@ int32_t fill(uint8_t* buf, int32_t n, uint8_t v) {
     return n;
 }
 
-/* The W9 ffi workloads (bench/w9_python.py), as ../shared/anchors'
- * python/cthread.c: an empty function; a callback called n times from a
+/* The W9 ffi workloads (bench/w9_python.py), the same as the Python peers'
+ * C library in the benchmark anchors: an empty function; a callback called n times from a
  * thread the library creates and from the calling thread. */
 void empty(void) {}
 

@@ -253,47 +253,57 @@ int blockingBegin() {
     return kOK;
 }
 
-int blockingEnd() {
-    M* m = getm();
+namespace {
+
+// regionG is the calling goroutine if it is inside a blocking region, else
+// null with *rc what ending one returns: kOK where no goroutine runs (a
+// plain thread, or C code a goroutine called), kEINVAL when not in one.
+G* regionG(M* m, int* rc) {
     G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr) return kOK;
+    *rc = kOK;
+    if (gp == nullptr) return nullptr;
     switch (gp->status()) {
         case Grunning:
-            return kEINVAL;  // not in a region
+            *rc = kEINVAL;  // not in a region
+            return nullptr;
         case Gsyscall:
-            if (!gp->inBlocking) return kOK;  // C code: nothing was begun here
-            break;
+            return gp->inBlocking ? gp : nullptr;  // else C code: nothing was begun here
         default:
-            return kOK;
+            return nullptr;
     }
+}
+
+// leaveRegion is the bookkeeping of a region's end (the P is dealt with by
+// the caller).
+void leaveRegion(M* m, G* gp) {
     m->incgo = false;
     gp->inBlocking = false;
     traceSliceEnd(TraceSlice::blocking, gp);
+}
+
+}  // namespace
+
+int blockingEnd() {
+    M* m = getm();
+    int rc;
+    G* gp = regionG(m, &rc);
+    if (gp == nullptr) return rc;
+    leaveRegion(m, gp);
     exitsyscall(m);
     return kOK;
 }
 
 int blockingEndTry() {
     M* m = getm();
-    G* gp = m != nullptr ? m->curg : nullptr;
-    if (gp == nullptr) return kOK;
-    switch (gp->status()) {
-        case Grunning:
-            return kEINVAL;  // not in a region
-        case Gsyscall:
-            if (!gp->inBlocking) return kOK;  // C code: nothing was begun here
-            break;
-        default:
-            return kOK;
-    }
+    int rc;
+    G* gp = regionG(m, &rc);
+    if (gp == nullptr) return rc;
     // Only exitsyscall's fast path: the old P if nobody took it, else an
     // idle P. On failure nothing changes but m->oldp, which the fast path
     // cleared: that P is somebody else's now (and a later blockingEnd must
     // not CAS it back from a Psyscall of another M).
     if (!exitsyscallfast(m)) return kEAGAIN;
-    m->incgo = false;
-    gp->inBlocking = false;
-    traceSliceEnd(TraceSlice::blocking, gp);
+    leaveRegion(m, gp);
     return kOK;
 }
 

@@ -107,7 +107,7 @@ void hostEvicted(M* m, G* prev) {
 // a C library's pool thread may be short of stack), where running other
 // goroutines is not safe (ASan saw wild jumps in stress.signals).
 bool mayHost(M* m) {
-    static const pid_t mainTid = getpid();
+    static const pid_t mainTid = getpid();  // (a forked child calls nothing: ENOTSUP)
     return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0 &&
            __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid;
 }
@@ -239,7 +239,10 @@ void startlockedm(M* m, G* gp) {
     // A host awake with a P runs gp itself at its next scheduling point: we
     // keep our P and wake no one.
     // From the store on, mp may run gp, finish and be freed: hostRefs keeps
-    // it until we are done looking (mfree waits).
+    // it until we are done looking (mfree waits). Before the store mp is
+    // safe to touch: a host runs its own G only once hostReady says so (or
+    // once it holds it itself), so mp cannot have left its callback yet, and
+    // the increment is ordered before mfree's acquire load of hostRefs.
     mp->hostRefs.fetch_add(1, std::memory_order_seq_cst);
     mp->hostReady.store(true, std::memory_order_seq_cst);
     bool leftToHost = mp->hosting.load(std::memory_order_seq_cst) ||

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -43,7 +44,14 @@ static void say(const char* s) {
 
 /* ---- children ------------------------------------------------------------- */
 
-static volatile int* volatile null_ptr;
+/* A store that faults: into a page mapped without access, which no
+ * sanitizer flags beforehand (UBSan would report a store through NULL and
+ * exit before the fault happens). */
+static volatile int* unmapped_page(void) {
+    void* p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    return (volatile int*)p;
+}
 static atomic_int host_calls;
 
 static void host_handler(int sig) {
@@ -58,8 +66,9 @@ static int child_resethand(void) {
     sa.sa_handler = host_handler;
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGSEGV, &sa, NULL);
+    volatile int* page = unmapped_page();
     init_runtime();
-    *null_ptr = 1; /* the host's handler once, then the default: death */
+    *page = 1; /* the host's handler once, then the default: death */
     return 0;
 }
 
@@ -119,15 +128,14 @@ static int child_host_after_init(void) {
 }
 
 static void* fault_thread(void* arg) {
-    (void)arg;
-    *null_ptr = 1;
+    *(volatile int*)arg = 1;
     return NULL;
 }
 
 static int child_c_thread_fault(void) {
     init_runtime();
     pthread_t th;
-    pthread_create(&th, NULL, fault_thread, NULL);
+    pthread_create(&th, NULL, fault_thread, (void*)unmapped_page());
     pthread_join(th, NULL);
     say("survived\n");
     return 0;
@@ -240,7 +248,8 @@ static void* keeper_thread(void* arg) {
     pthread_sigmask(SIG_BLOCK, &io, NULL);
     static char altstack[64 * 1024];
     stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
-    sigaltstack(&ss, NULL);
+    stack_t before;
+    sigaltstack(&ss, &before);
     for (int i = 0; i < 3; i++) CHECK_OK(gort_callback(check_inside, k));
     sigset_t cur;
     pthread_sigmask(SIG_BLOCK, NULL, &cur);
@@ -248,6 +257,9 @@ static void* keeper_thread(void* arg) {
     stack_t now;
     sigaltstack(NULL, &now);
     k->stack_after = (now.ss_flags & SS_DISABLE) ? NULL : now.ss_sp;
+    /* Put back what the thread had (a sanitizer's own stack, which it
+     * unmaps when the thread exits). */
+    sigaltstack(&before, NULL);
     return altstack;
 }
 

@@ -7,6 +7,9 @@
 #include <atomic>
 
 #include "runtime/base.h"
+#if defined(GORT_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
 #include "runtime/lock.h"
 #include "runtime/rtvec.h"
 
@@ -75,6 +78,17 @@ bool installGuard(StackState* st, uintptr_t addr, size_t len) {
         st->guardMode = 2;
     }
     return mprotect(p, len, PROT_NONE) == 0;
+}
+
+// unmapArena gives an arena back to the kernel. Under ASan its shadow is
+// cleared first: the frames of goroutines that never returned (parked at
+// shutdown, a goroutine's last frame) leave their redzones poisoned, and
+// memory mapped there later (a library loaded again) would inherit them.
+void unmapArena(const Arena& a) {
+#if defined(GORT_ASAN)
+    __asan_unpoison_memory_region(reinterpret_cast<void*>(a.base), a.len);
+#endif
+    munmap(reinterpret_cast<void*>(a.base), a.len);
 }
 
 // newArena maps an arena for stacks of `size` and pools its slots.
@@ -174,7 +188,7 @@ bool stackGuardContains(const Stack& s, uintptr_t addr) {
 void stackReleaseAll() {
     StackState* st = state();
     LockGuard g(st->lock);
-    for (const Arena& a : st->arenas) munmap(reinterpret_cast<void*>(a.base), a.len);
+    for (const Arena& a : st->arenas) unmapArena(a);
     st->arenas.reset();
     for (SizePool& p : st->pools) p.free.reset();
     st->pools.reset();

@@ -392,6 +392,8 @@ static void on_resume(void* arg) {
 struct hooked {
     struct hooks* h;
     gort_chan* ping;
+    atomic_int in_c;            /* the hooked goroutine's C call has begun */
+    atomic_int spinner_running; /* the spinner holds the only P */
     atomic_int c_returned;
     atomic_int stop_spinner;
     int path;
@@ -399,9 +401,16 @@ struct hooked {
 
 enum { kPathPark, kPathGosched, kPathSyscallWait, kPathCallbackWait, kPaths };
 
+/* In C: wait until the spinner has the P that sysmon took from this call,
+ * so that the call's return finds no P. */
+static void wait_for_spinner(struct hooked* k) {
+    atomic_store(&k->in_c, 1);
+    while (!atomic_load(&k->spinner_running)) usleep(1000);
+}
+
 static void c_sleep_then_flag(void* arg) {
     struct hooked* k = arg;
-    usleep(20000); /* sysmon retakes the P meanwhile */
+    wait_for_spinner(k);
     atomic_store(&k->c_returned, 1);
 }
 
@@ -411,7 +420,7 @@ static void cb_noop(void* arg) {
 
 static void c_sleep_then_callback(void* arg) {
     struct hooked* k = arg;
-    usleep(20000);
+    wait_for_spinner(k);
     atomic_store(&k->c_returned, 1);
     gort_callback(cb_noop, NULL); /* the P is taken: the callback waits for one */
 }
@@ -438,9 +447,11 @@ static void hooked_body(void* arg) {
 }
 
 /* Holds the only P while the hooked goroutine's C call returns, so that it
- * finds no P and must wait for one. */
+ * finds no P and must wait for one. Started once that call is in C (started
+ * before, it could take the P first and spin for a call never made). */
 static void spinner(void* arg) {
     struct hooked* k = arg;
+    atomic_store(&k->spinner_running, 1);
     while (!atomic_load(&k->c_returned)) {
     }
     int64_t t0 = now_ns();
@@ -467,7 +478,10 @@ static void test_hooks(void) {
         o.hook_arg = &h;
         int64_t id = 0;
         CHECK_OK(gort_go_ex(&o, hooked_body, &k, &id));
-        if (path == kPathSyscallWait || path == kPathCallbackWait) CHECK_OK(gort_go(spinner, &k));
+        if (path == kPathSyscallWait || path == kPathCallbackWait) {
+            while (!atomic_load(&k.in_c)) gort_sleep(100000);
+            CHECK_OK(gort_go(spinner, &k));
+        }
         if (path == kPathPark) {
             int v = 1;
             gort_sleep(1000000);

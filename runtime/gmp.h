@@ -255,8 +255,12 @@ struct alignas(64) P {
     // numGoroutine.
     std::atomic<int64_t> gcreated{0};
     std::atomic<int64_t> gexited{0};
+    // Goroutines run here by a host (lockosthread.cpp), summed for stats:
+    // a shared counter would cost a locked add on every hosted switch.
+    std::atomic<int64_t> hostedRuns{0};
     void countCreated() { bump(gcreated); }
     void countExited() { bump(gexited); }
+    void countHostedRun() { bump(hostedRuns); }
     static void bump(std::atomic<int64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }

@@ -183,7 +183,7 @@ __attribute__((always_inline)) inline G* fastNext(M* m) {
             runqput(p, gp, true);  // g0's hostRunnable hands our P on with it
             return nullptr;
         }
-        stats().hostedRuns.fetch_add(1, std::memory_order_relaxed);
+        p->countHostedRun();
     }
     startRunning(m, gp, inherit);
     return gp;
@@ -746,7 +746,7 @@ void schedule(M* m) {
             if (gp == m->lockedg) {
                 hostSet(m);  // before gp can park and be dequeued elsewhere
             } else {
-                stats().hostedRuns.fetch_add(1, std::memory_order_relaxed);
+                m->p->countHostedRun();
             }
         }
         execute(m, gp, inheritTime);

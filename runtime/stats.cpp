@@ -25,13 +25,15 @@ namespace {
 void readState(RuntimeStats* s) {
     int64_t live = numGoroutine();
     s->goroutinesLive = live > 0 ? uint64_t(live) : 0;
-    int64_t created = sched.gcreatedNoP.load(std::memory_order_relaxed);
+    int64_t created = sched.gcreatedNoP.load(std::memory_order_relaxed), hosted = 0;
     int32_t np = sched.nallp.load(std::memory_order_acquire);
     for (int32_t i = 0; i < np; i++) {
-        created +=
-            sched.allp[i].load(std::memory_order_acquire)->gcreated.load(std::memory_order_relaxed);
+        P* p = sched.allp[i].load(std::memory_order_acquire);
+        created += p->gcreated.load(std::memory_order_relaxed);
+        hosted += p->hostedRuns.load(std::memory_order_relaxed);
     }
     s->goroutinesCreated = uint64_t(created);
+    s->hostedRuns = uint64_t(hosted);
     {
         LockGuard g(sched.lock);
         int64_t total = 0;

@@ -31,5 +31,5 @@
     X(stalls, stalls, event)                               \
     X(long_runners, longRunners, event)                    \
     X(stack_high_water, stackHighWater, state)             \
-    X(hosted_runs, hostedRuns, event)                      \
+    X(hosted_runs, hostedRuns, state)                      \
     X(lockedm_wakeups, lockedmWakeups, event)

@@ -308,7 +308,7 @@ void dropm(M* m) {
 }
 
 M* validm() {
-    M* m = getm();
+    M* m = getmAtEntry();
     if (m == nullptr || m->gen == runtimeGen.load(std::memory_order_acquire)) return m;
     // Bound in a runtime that has been shut down: take it off the graveyard
     // and make it this runtime's.

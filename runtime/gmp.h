@@ -378,6 +378,13 @@ extern sigset_t initSigmask;
 // thread-local address must never be kept across a switch: every read goes
 // through these opaque calls (tls.cpp).
 M* getm();
+// getmAtEntry is getm inline, for the entry of a call into the runtime
+// (the call gate, validm): a function that reads it once, before anything
+// that can switch, and never again. Anywhere else, getm.
+extern constinit __attribute__((tls_model("initial-exec"))) thread_local M* tlsM;
+inline M* getmAtEntry() {
+    return tlsM;
+}
 void setm(M* m);
 // getg returns the goroutine whose code the calling thread is running, or
 // null: on a thread without an M, on g0, and in C code (the M's goroutine is

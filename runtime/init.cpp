@@ -134,7 +134,7 @@ bool forkedChild() {
 }
 
 int callEnter(CallGate* g) {
-    M* m = getm();
+    M* m = getmAtEntry();
     // The fast path is for goroutine code: a runtime thread, or a thread of
     // C's inside a callback (which holds the gate). Between callbacks an
     // extra M's goroutine is not the thread's to look at: shutdown may be
@@ -159,8 +159,8 @@ int callEnter(CallGate* g) {
     return kOK;
 }
 
-void callExit(const CallGate& g) {
-    if (g.counted) gate.inside.fetch_sub(1, std::memory_order_seq_cst);
+void callExitCounted() {
+    gate.inside.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 int init(const Config& c) {

@@ -262,7 +262,7 @@ inline bool casPsyscall(P* p, Pstatus to) {
     return true;
 }
 
-void entersyscallSlow(P* p);
+void wakeSysmon();  // (sysmon.cpp)
 bool exitsyscallfastPidle(M* m);
 void exitsyscallSlow(M* m);
 
@@ -274,9 +274,12 @@ inline void entersyscall(M* m) {
     m->oldp = p;
     m->p = nullptr;
     p->status.store(Psyscall, std::memory_order_release);
+    // Goroutines waiting on this P's queue must not wait for the call to
+    // end: make sure sysmon is watching (it takes the P after one tick).
     if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst) ||
-                      sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs)) {
-        entersyscallSlow(p);
+                      (sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs &&
+                       !runqempty(p)))) {
+        wakeSysmon();
     }
 }
 

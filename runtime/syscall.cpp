@@ -56,15 +56,6 @@ void exitsyscall0(M* m, G* prev) {
 
 }  // namespace
 
-void entersyscallSlow(P* p) {
-    // Goroutines waiting on this P's queue must not wait for the call to
-    // end: make sure sysmon is watching (it takes the P after one tick).
-    if (sched.sysmonwait.load(std::memory_order_seq_cst) ||
-        (sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs && !runqempty(p))) {
-        wakeSysmon();
-    }
-}
-
 bool exitsyscallfastPidle(M* m) {
     if (sched.npidle.load(std::memory_order_acquire) == 0) return false;
     P* p;

@@ -9,12 +9,10 @@
 
 namespace gort {
 
-namespace {
 // initial-exec: a fixed offset from the thread pointer, no __tls_get_addr
 // call; one pointer fits the static TLS surplus even when libgort is
-// dlopen'ed.
-__attribute__((tls_model("initial-exec"))) thread_local M* tlsM = nullptr;
-}  // namespace
+// dlopen'ed. (Not exported: libgort.map lists gort_* only.)
+constinit __attribute__((tls_model("initial-exec"))) thread_local M* tlsM = nullptr;
 
 GORT_NOINLINE_NOIPA M* getm() {
     return tlsM;

@@ -75,7 +75,10 @@ struct CallGate {
     bool counted = false;
 };
 int callEnter(CallGate* g);
-void callExit(const CallGate& g);
+void callExitCounted();
+inline void callExit(const CallGate& g) {
+    if (g.counted) callExitCounted();
+}
 
 // forkedChild: this process is the child of a raw fork() of a process whose
 // runtime was running (every call returns kENOTSUP).

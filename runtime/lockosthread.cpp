@@ -113,7 +113,13 @@ bool mayHost(M* m) {
 }
 
 void hostSet(M* m) {
-    m->hosting.store(mayHost(m), std::memory_order_seq_cst);
+    bool host = mayHost(m);
+    // Only this M writes its flag, so storing the value it already has
+    // changes nothing another thread could see: a thread that never hosts
+    // pays no fence for it on every callback.
+    if (host || m->hosting.load(std::memory_order_relaxed)) {
+        m->hosting.store(host, std::memory_order_seq_cst);
+    }
 }
 
 M* unhost(G* gp) {

@@ -221,6 +221,7 @@ void extraMExit(void* v) {
     auto* m = static_cast<M*>(v);
     BlockSignals b;
     CallGate gate;
+    gate.inGate = true;  // dropm gives m to the next thread that needs one
     if (callEnter(&gate) == kOK) {
         if (m->gen == runtimeGen.load(std::memory_order_acquire)) {
             // The running runtime's: drop it. (TLS may already be torn down:

@@ -164,9 +164,12 @@ struct M {
     pid_t procid = 0;  // kernel thread id
     uint64_t fastrand = 0;
     MOrigin origin = MOrigin::native;
-    bool isExtra = false;     // for a thread the runtime did not create
-    bool bound = false;       // isExtra, and kept by its thread until it exits
-    uint64_t gen = 0;         // runtimeGen when this M was made or revived
+    bool isExtra = false;  // for a thread the runtime did not create
+    bool bound = false;    // isExtra, and kept by its thread until it exits
+    uint64_t gen = 0;      // runtimeGen when this M was made or revived
+    // Calls of the C ABI this extra M's thread has inside the call gate (the
+    // asymmetric gate, init.cpp; written by that thread only).
+    std::atomic<uint32_t> gateHeld{0};
     bool isTemplate = false;  // the template thread
     bool isSysmon = false;
     // Leave schedule(): to end the thread (mexit), or, on a thread the

@@ -8,10 +8,12 @@
 // state is then reset to its load-time value, so init works again and
 // libgort can be unloaded.
 #include <dirent.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <memory>
@@ -37,6 +39,61 @@ struct Gate {
     std::atomic<int64_t> inside{0};  // counted calls in progress
 };
 constinit Gate gate;
+
+// The asymmetric gate. Most counted calls come from C threads bound to an
+// extra M between callbacks (a legacy pool calling gort.h, a C thread
+// calling back), and two fenced updates of one shared counter were half
+// the cost of such a call. Such a thread counts itself in its own M
+// (gateHeld) with only a compiler barrier between that count and its read
+// of `open`; closeGate supplies the fence for it: after closing, one
+// membarrier makes every running thread of the process execute a full
+// barrier, and then closeGate reads every M's count. Either the caller's
+// read of `open` comes after its barrier and sees the gate closed, or its
+// count comes before it and closeGate sees it. The M must be this
+// runtime's (its generation, checked after `open`, which init publishes
+// after the generation) so that closeGate finds it on allm. Without
+// membarrier (an old kernel, a seccomp filter), and under TSan, which
+// cannot see the ordering membarrier gives, every counted call uses the
+// shared counter.
+std::atomic<bool> asymmetricGate{false};
+
+bool registerMembarrier() {
+#if defined(GORT_TSAN)
+    return false;
+#else
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+}
+
+// heldByAnyM: some C thread's M counts a call inside the gate.
+bool heldByAnyM() {
+    LockGuard g(sched.lock);
+    for (M* m = sched.allm.load(std::memory_order_relaxed); m != nullptr; m = m->alllink) {
+        if (m->gateHeld.load(std::memory_order_acquire) != 0) return true;
+    }
+    return false;
+}
+
+// enterHeld admits a call through m's own count (see above); false if the
+// call must use the shared counter instead.
+bool enterHeld(M* m, CallGate* g, int* rc) {
+    uint32_t n = m->gateHeld.load(std::memory_order_relaxed);
+    m->gateHeld.store(n + 1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // closeGate's membarrier fences it
+    bool open = gate.open.load(std::memory_order_acquire);
+    if (!open || m->gen != runtimeGen.load(std::memory_order_acquire)) {
+        m->gateHeld.store(n, std::memory_order_release);
+        if (open) return false;  // an M of an earlier runtime: validm revives it
+        *rc = kENOTINIT;
+        return true;
+    }
+    g->counted = true;
+    g->heldBy = m;
+    *rc = kOK;
+    return true;
+}
 
 void (*beforeTeardown)() = nullptr;  // Config::beforeTeardown (under initLock)
 void (*afterTeardown)() = nullptr;   // Config::afterTeardown (under initLock)
@@ -109,7 +166,11 @@ void waitThreadsGone() {
 // inside to leave. False (the gate reopened) if they did not.
 bool closeGate(int64_t deadline) {
     gate.open.store(false, std::memory_order_seq_cst);
-    while (gate.inside.load(std::memory_order_seq_cst) != 0) {
+    if (asymmetricGate.load(std::memory_order_relaxed) &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
+        fatal("membarrier failed after it was registered");
+    }
+    while (gate.inside.load(std::memory_order_seq_cst) != 0 || heldByAnyM()) {
         if (deadline >= 0 && nanotime() >= deadline) {
             gate.open.store(true, std::memory_order_seq_cst);
             return false;
@@ -150,6 +211,11 @@ int callEnter(CallGate* g) {
         }
     }
     if (GORT_UNLIKELY(forked.load(std::memory_order_relaxed))) return kENOTSUP;
+    if (m != nullptr && m->isExtra && !g->inGate &&
+        asymmetricGate.load(std::memory_order_relaxed)) {
+        int rc;
+        if (enterHeld(m, g, &rc)) return rc;
+    }
     gate.inside.fetch_add(1, std::memory_order_seq_cst);
     if (!gate.open.load(std::memory_order_seq_cst)) {
         gate.inside.fetch_sub(1, std::memory_order_seq_cst);
@@ -159,7 +225,12 @@ int callEnter(CallGate* g) {
     return kOK;
 }
 
-void callExitCounted() {
+void callExitCounted(const CallGate& g) {
+    if (M* m = g.heldBy; m != nullptr) {
+        m->gateHeld.store(m->gateHeld.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_release);
+        return;
+    }
     gate.inside.fetch_sub(1, std::memory_order_seq_cst);
 }
 
@@ -167,7 +238,10 @@ int init(const Config& c) {
     if (forked.load(std::memory_order_relaxed)) return kENOTSUP;
     LockGuard g(initLock);
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
-    if (!atforkInstalled.exchange(true)) pthread_atfork(nullptr, nullptr, atforkChild);
+    if (!atforkInstalled.exchange(true)) {
+        pthread_atfork(nullptr, nullptr, atforkChild);
+        asymmetricGate.store(registerMembarrier(), std::memory_order_relaxed);
+    }
     if (c.threadStart != nullptr) setThreadStartHook(c.threadStart, c.threadStartEnds);
     beforeTeardown = c.beforeTeardown;
     afterTeardown = c.afterTeardown;

@@ -71,13 +71,18 @@ bool initialized();
 // is turned away (kENOTINIT, or kENOTSUP in a forked child). A goroutine's
 // own calls pass without touching the gate (shutdown waits for goroutines
 // anyway); the others are counted while inside.
+struct M;
 struct CallGate {
-    bool counted = false;
+    bool counted = false;  // holds the gate: callExit lets it go
+    M* heldBy = nullptr;   // counted in this M (a C thread's), else in the gate
+    // Count in the gate even on a C thread's M: for a call that gives the M
+    // away before it leaves (its count must not move to the next owner).
+    bool inGate = false;
 };
 int callEnter(CallGate* g);
-void callExitCounted();
+void callExitCounted(const CallGate& g);
 inline void callExit(const CallGate& g) {
-    if (g.counted) callExitCounted();
+    if (g.counted) callExitCounted(g);
 }
 
 // forkedChild: this process is the child of a raw fork() of a process whose

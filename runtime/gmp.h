@@ -93,8 +93,8 @@ struct G {
     bool affinity = false;
     M* lastm = nullptr;
     // It must not run on a host (an M whose own callback goroutine waits,
-    // see lockosthread.cpp): set while it moves off one to lock its thread
-    // or enter C.
+    // see lockosthread.cpp): set when it moves off one to lock its thread
+    // or enter C, and kept (see unhost).
     bool noHost = false;
 
     // ---- Observability (issue 15: trace.cpp, dump.cpp) ----
@@ -217,6 +217,10 @@ struct alignas(64) P {
     // (relaxed load and store), read by sysmon.
     std::atomic<uint32_t> schedtick{0};
     std::atomic<uint32_t> syscalltick{0};
+    // The call that woke sysmon because work waits behind it (entersyscall):
+    // its syscalltick and start, so retake counts its tick from there.
+    std::atomic<uint32_t> wakeTick{0};
+    std::atomic<int64_t> wakeWhen{0};
     SysmonTick sysmontick;
     StallWatch stall;
     M* m = nullptr;  // owning M

@@ -34,7 +34,9 @@
 //     would nest a second scheduler on the host's scheduler stack) it moves
 //     to another M (unhost: G.noHost, which hosts never run). So it cannot
 //     exit locked on the host either, and no foreign thread is ever taken
-//     with a goroutine;
+//     with a goroutine. It stays off hosts for the rest of its life: a
+//     goroutine that calls C once tends to again, and each move is a
+//     thread hand-off (W8's blocked cgocall waited for two);
 //   - a goroutine with switch hooks (GoOptions onPark/onResume: every
 //     Python goroutine) is never hosted: the layer that installs them keeps
 //     per-thread state of its own (Python handles signals on the main
@@ -126,7 +128,6 @@ M* unhost(G* gp) {
     gp->noHost = true;
     M* m = gp->m;
     while (m->lockedg != nullptr && m->lockedg != gp) m = gswitchToG0(m, gp, hostEvicted);
-    gp->noHost = false;
     return m;
 }
 

@@ -622,6 +622,7 @@ G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
     gp->syscallctx = nullptr;
     gp->onNativeStack = false;
     gp->inBlocking = false;
+    gp->noHost = false;
     gp->param = nullptr;
     gp->waiting = nullptr;
     if (p != nullptr) {

@@ -263,6 +263,8 @@ inline bool casPsyscall(P* p, Pstatus to) {
 }
 
 void wakeSysmon();  // (sysmon.cpp)
+// wakeSysmonFor: p's M enters a call now, with work queued behind it.
+void wakeSysmonFor(P* p);
 bool exitsyscallfastPidle(M* m);
 void exitsyscallSlow(M* m);
 
@@ -279,7 +281,7 @@ inline void entersyscall(M* m) {
     if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst) ||
                       (sched.sysmonDelayUs.load(std::memory_order_relaxed) > kSysmonTickUs &&
                        !runqempty(p)))) {
-        wakeSysmon();
+        wakeSysmonFor(p);
     }
 }
 

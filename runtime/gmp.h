@@ -133,11 +133,12 @@ enum class MOrigin : uint8_t { native, hook, foreign };
 
 struct M {
     int64_t id = 0;
-    G* g0 = nullptr;     // scheduling context on the thread's own stack
-    G* curg = nullptr;   // user G running on this M
-    P* p = nullptr;      // attached P
-    P* nextp = nullptr;  // P to attach when woken or started
-    P* oldp = nullptr;   // P held before entering a system call
+    G* g0 = nullptr;           // scheduling context on the thread's own stack
+    G* curg = nullptr;         // user G running on this M
+    P* p = nullptr;            // attached P
+    P* nextp = nullptr;        // P to attach when woken or started
+    P* oldp = nullptr;         // P held before entering a system call
+    uint32_t syscalltick = 0;  // oldp's syscalltick then (ours while it has not moved)
     bool spinning = false;
     bool incgo = false;                  // running C code (a cgocall, a blocking region)
     std::atomic<uint64_t> ncgocall{0};   // written by this M only

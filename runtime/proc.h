@@ -274,6 +274,7 @@ inline void entersyscall(M* m) {
     casgstatus(gp, Grunning, Gsyscall);
     p->m = nullptr;
     m->oldp = p;
+    m->syscalltick = p->syscalltick.load(std::memory_order_relaxed);
     m->p = nullptr;
     p->status.store(Psyscall, std::memory_order_release);
     // Goroutines waiting on this P's queue must not wait for the call to
@@ -286,11 +287,19 @@ inline void entersyscall(M* m) {
 }
 
 // exitsyscallfast takes the old P back if nobody claimed it (no lock, no
-// other thread involved), else any idle P; false if there is none.
+// other thread involved), else any idle P; false if there is none. The old
+// P is ours only while its syscalltick has not moved: once retaken, it may
+// be in Psyscall again for another M's call, which the CAS alone would
+// take from it (Go allows that steal; it cost a hand-off and made the
+// region's M find its P gone without any retake). What remains is a window
+// of two instructions, which a retake, a hand-off and another M's call
+// would all have to fall into.
 inline bool exitsyscallfast(M* m) {
     P* oldp = m->oldp;
     m->oldp = nullptr;
-    if (GORT_LIKELY(oldp != nullptr && casPsyscall(oldp, Prunning))) {
+    if (GORT_LIKELY(oldp != nullptr &&
+                    oldp->syscalltick.load(std::memory_order_acquire) == m->syscalltick &&
+                    casPsyscall(oldp, Prunning))) {
         m->p = oldp;
         oldp->m = m;
         oldp->mtid.store(m->procid, std::memory_order_relaxed);

@@ -35,7 +35,6 @@
 #include "runtime/dump.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -393,19 +392,6 @@ GORT_RACY_READER void printStack(Out& o, G* gp, bool current) {
 
 // printHeader prints gp's line: goroutine N "name" [state, reason, for how
 // long, locked to M]:
-// copyName copies gp's name, if it has one, under allglock: a goroutine
-// that exits frees its name under it (gdestroy). Never waited for long: a
-// crashing thread may hold the lock (the name is then left out).
-bool copyName(G* gp, char* buf, size_t size) {
-    bool locked = false;
-    for (int i = 0; i < 1000 && !(locked = sched.allglock.tryLock()); i++) sched_yield();
-    if (!locked) return false;
-    const char* name = gp->name;
-    if (name != nullptr) snprintf(buf, size, "%s", name);
-    sched.allglock.unlock();
-    return name != nullptr;
-}
-
 GORT_RACY_READER void printHeader(Out& o, G* gp, bool current) {
     uint32_t st = gp->atomicstatus.load(std::memory_order_acquire);
     const char* reason = gp->waitreason;
@@ -431,11 +417,9 @@ GORT_RACY_READER void printHeader(Out& o, G* gp, bool current) {
         snprintf(stack, sizeof stack, ", stack %zu of %zu KiB used", stackTouched(stk) / 1024,
                  stk.size() / 1024);
     }
-    char name[64];
-    bool named = copyName(gp, name, sizeof name);
-    o.printf("goroutine %lld%s%s%s [%s%s%s]%s:\n", (long long)gp->goid, named ? " \"" : "",
-             named ? name : "", named ? "\"" : "", what, locked, stack,
-             current ? " (current)" : "");
+    const char* name = gp->name;
+    o.printf("goroutine %lld%s%s%s [%s%s%s]%s:\n", (long long)gp->goid, name ? " \"" : "",
+             name ? name : "", name ? "\"" : "", what, locked, stack, current ? " (current)" : "");
 }
 
 GORT_RACY_READER void printG(Out& o, G* gp, bool current, bool withStack) {

@@ -270,7 +270,7 @@ struct alignas(64) P {
     void countExited() { bump(gexited); }
     void countHostedRun() { bump(hostedRuns); }
     static void bump(std::atomic<int64_t>& c) {
-        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     // Timers (timers.cpp): a 4-ary min-heap on `when`, under timersLock.

@@ -666,15 +666,23 @@ int newproc(GoFunc fn, void* arg, const GoOptions& opts, int64_t* goidOut) {
 }
 
 int64_t numGoroutine() {
-    int64_t n = sched.gcreatedNoP.load(std::memory_order_relaxed);
-
+    // Every exit first, then every creation: a goroutine created on one P
+    // and exited on another between the reads of the two would otherwise
+    // count as an exit without its creation (the fuzzer saw -1). A G's
+    // creation is counted before it can run, so each exit seen here has its
+    // creation counted by the time the creations are read.
     int32_t np = sched.nallp.load(std::memory_order_acquire);
+    int64_t exited = 0, created = 0;
     for (int32_t i = 0; i < np; i++) {
-        P* p = sched.allp[i].load(std::memory_order_acquire);
-        n += p->gcreated.load(std::memory_order_relaxed) -
-             p->gexited.load(std::memory_order_relaxed);
+        exited +=
+            sched.allp[i].load(std::memory_order_acquire)->gexited.load(std::memory_order_acquire);
     }
-    return n;
+    created += sched.gcreatedNoP.load(std::memory_order_acquire);
+    for (int32_t i = 0; i < np; i++) {
+        created +=
+            sched.allp[i].load(std::memory_order_acquire)->gcreated.load(std::memory_order_acquire);
+    }
+    return created - exited;
 }
 
 uint32_t fastrand(M* m) {

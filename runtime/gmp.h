@@ -259,8 +259,9 @@ struct alignas(64) P {
     Stack stackcache[kStackCacheSize];
     int32_t nstackcache = 0;
 
-    // Goroutine accounting: written only by the owner (relaxed), summed by
-    // numGoroutine.
+    // Goroutine accounting: written only by the owner (release stores: a
+    // creation is visible to whoever sees the G's exit), summed by
+    // numGoroutine (exits first, then creations).
     std::atomic<int64_t> gcreated{0};
     std::atomic<int64_t> gexited{0};
     // Goroutines run here by a host (lockosthread.cpp), summed for stats:

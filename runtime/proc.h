@@ -262,8 +262,8 @@ inline bool casPsyscall(P* p, Pstatus to) {
     return true;
 }
 
-void wakeSysmon();  // (sysmon.cpp)
-// wakeSysmonFor: p's M enters a call now, with work queued behind it.
+// wakeSysmonFor: p's M enters a call now, with work queued behind it
+// (sysmon.cpp: it stamps the call's start, then wakeSysmon).
 void wakeSysmonFor(P* p);
 bool exitsyscallfastPidle(M* m);
 void exitsyscallSlow(M* m);
@@ -286,6 +286,12 @@ inline void entersyscall(M* m) {
     }
 }
 
+// reclaimOldp moves m's reserved P out of Psyscall (to Prunning: m takes it
+// back; to Pidle: m gives it away), if it is still m's reservation.
+inline bool reclaimOldp(M* m, P* p, Pstatus to) {
+    return p->syscalltick.load(std::memory_order_acquire) == m->syscalltick && casPsyscall(p, to);
+}
+
 // exitsyscallfast takes the old P back if nobody claimed it (no lock, no
 // other thread involved), else any idle P; false if there is none. The old
 // P is ours only while its syscalltick has not moved: once retaken, it may
@@ -297,9 +303,7 @@ inline void entersyscall(M* m) {
 inline bool exitsyscallfast(M* m) {
     P* oldp = m->oldp;
     m->oldp = nullptr;
-    if (GORT_LIKELY(oldp != nullptr &&
-                    oldp->syscalltick.load(std::memory_order_acquire) == m->syscalltick &&
-                    casPsyscall(oldp, Prunning))) {
+    if (GORT_LIKELY(oldp != nullptr && reclaimOldp(m, oldp, Prunning))) {
         m->p = oldp;
         oldp->m = m;
         oldp->mtid.store(m->procid, std::memory_order_relaxed);

@@ -80,10 +80,7 @@ void exitsyscallSlow(M* m) {
 void handoffOldp(M* m) {
     P* p = m->oldp;
     m->oldp = nullptr;
-    if (p != nullptr && p->syscalltick.load(std::memory_order_acquire) == m->syscalltick &&
-        casPsyscall(p, Pidle)) {
-        handoffp(p);
-    }
+    if (p != nullptr && reclaimOldp(m, p, Pidle)) handoffp(p);
 }
 
 }  // namespace gort

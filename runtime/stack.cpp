@@ -220,7 +220,8 @@ size_t stackHighWater() {
 StackStats stackStats() {
     StackState* st = state();
     LockGuard g(st->lock);
-    StackStats s{st->arenas.size(), 0, st->inUse};
+    StackStats s{st->arenas.size(), 0, 0, st->inUse};
+    for (const Arena& a : st->arenas) s.slots += a.len / (a.size + kGuardSize);
     for (const auto& p : st->pools) s.pooled += p.free.size();
     return s;
 }

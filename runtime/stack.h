@@ -64,9 +64,12 @@ size_t stackHighWater();
 // be in use).
 void stackReleaseAll();
 
-// stackStats reports reserved and pooled stacks (for tests and stats).
+// stackStats reports reserved and pooled stacks (for tests and stats):
+// arenas mapped, the stack slots they hold, stacks in the global pool and
+// stacks handed out (a free G's stack counts as handed out).
 struct StackStats {
     uint64_t arenas;
+    uint64_t slots;
     uint64_t pooled;
     uint64_t inUse;
 };

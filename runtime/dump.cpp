@@ -428,6 +428,15 @@ GORT_RACY_READER void printG(Out& o, G* gp, bool current, bool withStack) {
     o.printf("\n");
 }
 
+// tryLockFor takes mu if it can within about ms milliseconds.
+bool tryLockFor(Mutex& mu, int ms) {
+    for (int i = 0; i < ms; i++) {
+        if (mu.tryLock()) return true;
+        usleep(1000);
+    }
+    return mu.tryLock();
+}
+
 GORT_RACY_READER bool shown(G* gp) {
     if (gp->system) return false;
     uint32_t st = gp->atomicstatus.load(std::memory_order_relaxed);
@@ -439,12 +448,14 @@ GORT_RACY_READER bool shown(G* gp) {
 GORT_RACY_READER void dumpAll(int fd, G* cur, int limit) {
     // Serialised, but never waited for forever: a crashing thread may be
     // the one dumping.
-    bool locked = false;
-    for (int i = 0; i < 1000 && !(locked = dumpLock.tryLock()); i++) usleep(1000);
+    bool locked = tryLockFor(dumpLock, 1000);
+    // allglock keeps every listed G, its name and the list itself alive
+    // (G deletion, the freeing of a name and the growth of the list take
+    // it). A dump without it is a crash report whose thread may hold it:
+    // then a stale entry may be read, the best that can be done.
+    bool allgLocked = tryLockFor(sched.allglock, 1000);
     Out o(fd);
     if (cur != nullptr) printG(o, cur, true, true);
-    // No allglock: the crashing thread may hold it. The list only grows by
-    // appending, and a stale entry is still a G.
     int64_t n = __atomic_load_n(&sched.allglen, __ATOMIC_ACQUIRE);
     G** all = __atomic_load_n(&sched.allgs, __ATOMIC_ACQUIRE);
     int withStack = 0, more = 0;
@@ -460,6 +471,7 @@ GORT_RACY_READER void dumpAll(int fd, G* cur, int limit) {
     }
     if (more > 4 * limit && limit > 0) o.printf("...additional goroutines: %d\n", more - 4 * limit);
     o.flush();
+    if (allgLocked) sched.allglock.unlock();
     if (locked) dumpLock.unlock();
 }
 

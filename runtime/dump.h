@@ -26,10 +26,13 @@ inline int64_t waitClock() {
 // dumpAll writes every goroutine to fd: id, name, state, wait reason and for
 // how long, the M it is locked to, its stack use, and its stack (function
 // names; file:line where debug information exists), parked ones included.
-// cur, if set, is the caller's own goroutine and goes first. It takes no
-// runtime lock (a crashing thread may hold one); concurrent dumps are
-// serialised among themselves. At most `limit` goroutines get a stack
-// (<= 0: all); the rest get their header line.
+// cur, if set, is the caller's own goroutine and goes first. It holds
+// sched.allglock while it prints (so no listed G, nor its name, is freed
+// under it; goroutine creation and exit wait), but waits for it, and for
+// another dump, at most about a second each: a crashing thread may hold
+// them, and its dump then reads the list unlocked. Lock order: after
+// sched.lock. At most `limit` goroutines get a stack (<= 0: all); the rest
+// get their header line.
 void dumpAll(int fd, G* cur, int limit = 0);
 // dumpGoroutine writes one goroutine (the stall report uses it).
 void dumpGoroutine(int fd, G* gp);

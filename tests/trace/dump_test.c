@@ -144,6 +144,76 @@ static void current_goroutine_first(void) {
     CHECK_OK(gort_waitgroup_release(w));
 }
 
+/* ---- dumps while goroutines come and go --------------------------------- */
+
+/* Named goroutines are created and exit without pause while the main thread
+ * dumps: every name a dump shows must be whole (an exiting goroutine frees
+ * its name; a dump once read it after that: TSan, CI on 1e6ebfc). Under ASan
+ * and TSan a read of a freed name or G fails the run. */
+static atomic_int churn_stop, churn_spawned, churn_exited;
+static gort_waitgroup* churn_wg;
+
+static void churn_one(void* arg) {
+    (void)arg;
+    gort_gosched();
+    atomic_fetch_add(&churn_exited, 1);
+    CHECK_OK(gort_waitgroup_done(churn_wg));
+}
+
+static void churn(void* arg) {
+    int base = (int)(intptr_t)arg;
+    for (int i = 0; !atomic_load(&churn_stop); i++) {
+        char name[32];
+        snprintf(name, sizeof name, "churn-%06d", (base + i) % 1000000);
+        gort_go_opts o = {sizeof o, 0, name, 0, NULL, NULL, NULL};
+        CHECK_OK(gort_waitgroup_add(churn_wg, 1));
+        CHECK_OK(gort_go_ex(&o, churn_one, NULL, NULL));
+        atomic_fetch_add(&churn_spawned, 1);
+        if (i % 16 == 0) gort_gosched();
+    }
+    CHECK_OK(gort_waitgroup_done(wg));
+}
+
+/* whole_names checks that every "churn-" name in d is six digits and a
+ * closing quote; returns how many it saw. */
+static int whole_names(const char* d) {
+    int n = 0;
+    for (const char* p = strstr(d, "\"churn-"); p != NULL; p = strstr(p + 1, "\"churn-")) {
+        const char* q = p + 7;
+        int digits = 0;
+        while (q[digits] >= '0' && q[digits] <= '9') digits++;
+        CHECK(digits == 6 && q[6] == '"');
+        n++;
+    }
+    return n;
+}
+
+static void dumps_while_goroutines_come_and_go(void) {
+    gort_waitgroup* w = gort_waitgroup_make();
+    wg = w;
+    churn_wg = gort_waitgroup_make();
+    atomic_store(&churn_stop, 0);
+    CHECK_OK(gort_waitgroup_add(w, 2));
+    CHECK_OK(gort_go(churn, (void*)(intptr_t)0));
+    CHECK_OK(gort_go(churn, (void*)(intptr_t)500000));
+    int seen = 0;
+    for (int i = 0; i < 300; i++) {
+        char* d = dump_to_string();
+        CHECK(strncmp(d, "goroutine ", 10) == 0);
+        seen += whole_names(d);
+        free(d);
+    }
+    atomic_store(&churn_stop, 1);
+    CHECK_OK(gort_waitgroup_wait(w));
+    CHECK_OK(gort_waitgroup_release(w));
+    CHECK_OK(gort_waitgroup_wait(churn_wg));
+    CHECK_OK(gort_waitgroup_release(churn_wg));
+    CHECK(atomic_load(&churn_exited) == atomic_load(&churn_spawned));
+    CHECK(seen > 0); /* the dumps did see goroutines that were about to exit */
+    fprintf(stderr, "%d names seen in 300 dumps, %d goroutines\n", seen,
+            atomic_load(&churn_spawned));
+}
+
 /* ---- deadlock without gort_run_main ------------------------------------- */
 
 static void asleep_forever(void* arg) {
@@ -270,6 +340,7 @@ int main(int argc, char** argv) {
     init_runtime(0);
     RUN(dumps_parked_goroutines);
     RUN(current_goroutine_first);
+    RUN(dumps_while_goroutines_come_and_go);
     CHECK_OK(gort_shutdown(-1));
     RUN(schedtrace_lines);
     return check_failures != 0;

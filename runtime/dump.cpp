@@ -417,7 +417,7 @@ GORT_RACY_READER void printHeader(Out& o, G* gp, bool current) {
         snprintf(stack, sizeof stack, ", stack %zu of %zu KiB used", stackTouched(stk) / 1024,
                  stk.size() / 1024);
     }
-    const char* name = gp->name;
+    const char* name = gname(gp);
     o.printf("goroutine %lld%s%s%s [%s%s%s]%s:\n", (long long)gp->goid, name ? " \"" : "",
              name ? name : "", name ? "\"" : "", what, locked, stack, current ? " (current)" : "");
 }

@@ -65,7 +65,10 @@ struct G {
     G* schedlink = nullptr;
     GoFunc fn = nullptr;
     void* arg = nullptr;
-    char* name = nullptr;    // optional, malloc'd
+    // Optional, malloc'd. Other threads (dumps, the stall report) read it
+    // under sched.allglock, which its freeing takes, and through gname:
+    // set with release (newproc1), so the text is there when it is seen.
+    char* name = nullptr;
     bool system = false;     // runtime G not counted by numGoroutine
     int64_t allgIndex = -1;  // position in sched.allgs
 
@@ -395,6 +398,11 @@ inline M* getmAtEntry() {
     return tlsM;
 }
 void setm(M* m);
+// gname reads a G's name from any thread (see G::name).
+inline const char* gname(const G* gp) {
+    return __atomic_load_n(&gp->name, __ATOMIC_ACQUIRE);
+}
+
 // getg returns the goroutine whose code the calling thread is running, or
 // null: on a thread without an M, on g0, and in C code (the M's goroutine is
 // then in Gsyscall: a cgocall's C function, or a bound foreign thread

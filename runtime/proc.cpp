@@ -610,7 +610,7 @@ G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
     gp->fn = fn;
     gp->arg = arg;
     gp->ctx.fctx = nullptr;
-    gp->name = name;
+    __atomic_store_n(&gp->name, name, __ATOMIC_RELEASE);  // gname
     gp->goid = goidalloc(p);
     gp->onPark = opts.onPark;
     gp->onResume = opts.onResume;

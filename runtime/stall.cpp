@@ -175,7 +175,7 @@ void reportLongRun(P* p, const StallWatch& w, int64_t now) {
     stats().longRunners.fetch_add(1, std::memory_order_relaxed);
     if (sched.quietStalls) return;
     char name[64] = "";
-    if (gp->name != nullptr) snprintf(name, sizeof name, " (%s)", gp->name);
+    if (const char* n = gname(gp)) snprintf(name, sizeof name, " (%s)", n);
     printerr(
         "gort: goroutine %lld%s has run for %.1fs without yielding; wrap blocking C code in "
         "gort_cgocall",

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -21,7 +22,12 @@ WAITS = {
     "select_empty": "gort.select([])",
 }
 
-CHILD = """
+# A child inherits an ignored SIGINT (a shell's background job ignores it, and
+# so does everything it starts): Python then installs no handler, and Ctrl-C
+# would do nothing. Each child installs Python's own first.
+DEFAULT_SIGINT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+CHILD = DEFAULT_SIGINT + """
 import sys, time, gort
 gort.init(maxprocs=2)
 # goroutines busy meanwhile (the interrupt must not need them to stop)
@@ -55,7 +61,17 @@ def test_ctrl_c_interrupts_main_thread_wait(what):
     assert latency < 0.5, f"KeyboardInterrupt after {latency * 1000:.0f} ms"
 
 
+def watchdog(p, seconds=60):
+    """Kills the child if it is not done in time: its output then ends and
+    the test fails on it instead of hanging."""
+    t = threading.Timer(seconds, p.kill)
+    t.daemon = True
+    t.start()
+    return t
+
+
 def interrupt(p):
+    dog = watchdog(p)
     try:
         assert p.stdout.readline().strip() == "ready"
         time.sleep(0.2)  # let it block
@@ -68,6 +84,7 @@ def interrupt(p):
         assert p.wait(timeout=30) == 0, p.stderr.read()
         return latency
     finally:
+        dog.cancel()
         if p.poll() is None:
             p.kill()
             p.wait()
@@ -88,8 +105,10 @@ def test_ctrl_c_while_goroutines_run_python():
         except KeyboardInterrupt:
             print("interrupted", flush=True)
         """
-    with subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+    code = DEFAULT_SIGINT + textwrap.dedent(code)
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as p:
+        dog = watchdog(p)
         try:
             assert p.stdout.readline().strip() == "ready"
             time.sleep(0.2)
@@ -97,6 +116,7 @@ def test_ctrl_c_while_goroutines_run_python():
             assert p.stdout.readline().strip() == "interrupted"
             assert p.wait(timeout=30) == 0, p.stderr.read()
         finally:
+            dog.cancel()
             if p.poll() is None:
                 p.kill()
                 p.wait()

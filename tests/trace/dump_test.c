@@ -196,8 +196,12 @@ static void dumps_while_goroutines_come_and_go(void) {
     CHECK_OK(gort_waitgroup_add(w, 2));
     CHECK_OK(gort_go(churn, (void*)(intptr_t)0));
     CHECK_OK(gort_go(churn, (void*)(intptr_t)500000));
-    int seen = 0;
-    for (int i = 0; i < 300; i++) {
+    /* At least 300 dumps, and on until the churn is well under way and some
+     * dump has caught its goroutines (they may start only after the first
+     * dumps are done). */
+    int seen = 0, dumps = 0;
+    for (; dumps < 20000 && (dumps < 300 || atomic_load(&churn_spawned) < 1000 || seen == 0);
+         dumps++) {
         char* d = dump_to_string();
         CHECK(strncmp(d, "goroutine ", 10) == 0);
         seen += whole_names(d);
@@ -210,7 +214,7 @@ static void dumps_while_goroutines_come_and_go(void) {
     CHECK_OK(gort_waitgroup_release(churn_wg));
     CHECK(atomic_load(&churn_exited) == atomic_load(&churn_spawned));
     CHECK(seen > 0); /* the dumps did see goroutines that were about to exit */
-    fprintf(stderr, "%d names seen in 300 dumps, %d goroutines\n", seen,
+    fprintf(stderr, "%d names seen in %d dumps, %d goroutines\n", seen, dumps,
             atomic_load(&churn_spawned));
 }
 

@@ -11,6 +11,7 @@
 using namespace gort;
 using capi::Kind;
 using capi::Ref;
+using capi::Unref;
 
 namespace {
 
@@ -33,6 +34,21 @@ int recvResult(int rc, bool got, int* ok) {
     return rc;
 }
 
+// sendNow and recvNow are the attempts that never wait: a channel
+// operation's first try, in an op region from goroutine code (handles.h:
+// Unref), and all of try_send and try_recv. kEAGAIN: it would wait.
+int sendNow(Chan* c, const void* elem) {
+    if (c == nullptr || (elem == nullptr && chanelemsize(c) > 0)) return GORT_EINVAL;
+    return chansend(c, elem, false);
+}
+
+int recvNow(Chan* c, void* out, int* ok) {
+    if (c == nullptr) return GORT_EINVAL;
+    bool got = false;
+    int rc = chanrecv(c, out, false, &got);
+    return rc == kEAGAIN ? rc : recvResult(rc, got, ok);
+}
+
 }  // namespace
 
 extern "C" {
@@ -42,7 +58,10 @@ GORT_API gort_chan* gort_chan_make(size_t elem_size, size_t cap) {
     if (!call) return chanFail(call.status());
     Chan* c = nullptr;
     if (int rc = makechan(elem_size, cap, &c); rc != kOK) return chanFail(rc);
-    void* h = capi::handleAdd(Kind::chan, c, destroyChan);
+    // A large buffer is given back at its release, not with a batch (handles.h).
+    constexpr size_t kBulkyBytes = 64 * 1024;
+    bool bulky = cap > 0 && elem_size >= kBulkyBytes / cap;
+    void* h = capi::handleAdd(Kind::chan, c, destroyChan, nullptr, bulky);
     if (h == nullptr) {
         chanrelease(c);
         return chanFail(kENOMEM);
@@ -70,6 +89,11 @@ GORT_API int gort_chan_send(gort_chan* ch, const void* elem) {
 GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t timeout_ns) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) {
+        int rc = sendNow(r.find<Chan>(ch, Kind::chan), elem);
+        if (rc != kEAGAIN) return rc;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
     Ref<Chan> c(ch, Kind::chan);
     if (!c || (elem == nullptr && chanelemsize(c.get()) > 0)) return GORT_EINVAL;
     if (timeout_ns == 0) {
@@ -84,9 +108,9 @@ GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t tim
 GORT_API int gort_chan_try_send(gort_chan* ch, const void* elem) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) return sendNow(r.find<Chan>(ch, Kind::chan), elem);
     Ref<Chan> c(ch, Kind::chan);
-    if (!c || (elem == nullptr && chanelemsize(c.get()) > 0)) return GORT_EINVAL;
-    return chansend(c.get(), elem, false);
+    return sendNow(c.get(), elem);
 }
 
 GORT_API int gort_chan_recv(gort_chan* ch, void* out, int* ok) {
@@ -96,6 +120,11 @@ GORT_API int gort_chan_recv(gort_chan* ch, void* out, int* ok) {
 GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t timeout_ns) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) {
+        int rc = recvNow(r.find<Chan>(ch, Kind::chan), out, ok);
+        if (rc != kEAGAIN) return rc;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
     Ref<Chan> c(ch, Kind::chan);
     if (!c) return GORT_EINVAL;
     bool got = false;
@@ -115,19 +144,18 @@ GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t t
 GORT_API int gort_chan_try_recv(gort_chan* ch, void* out, int* ok) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) return recvNow(r.find<Chan>(ch, Kind::chan), out, ok);
     Ref<Chan> c(ch, Kind::chan);
-    if (!c) return GORT_EINVAL;
-    bool got = false;
-    int rc = chanrecv(c.get(), out, false, &got);
-    return recvResult(rc, got, ok);
+    return recvNow(c.get(), out, ok);
 }
 
 GORT_API int gort_chan_close(gort_chan* ch) {
     capi::Call call;
     if (!call) return call.status();
+    auto closeIt = [](Chan* c) { return c == nullptr ? int(GORT_EINVAL) : closechan(c); };
+    if (Unref r; r) return closeIt(r.find<Chan>(ch, Kind::chan));  // wakes, never waits
     Ref<Chan> c(ch, Kind::chan);
-    if (!c) return GORT_EINVAL;
-    return closechan(c.get());
+    return closeIt(c.get());
 }
 
 GORT_API int gort_chan_retain(gort_chan* ch) {

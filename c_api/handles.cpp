@@ -4,6 +4,7 @@
 
 #include "runtime/base.h"
 #include "runtime/lock.h"
+#include "runtime/opregion.h"
 
 namespace gort::capi {
 
@@ -26,7 +27,8 @@ struct Slot {
     Destroy destroy = nullptr;
     void* aux = nullptr;
     Kind kind{};
-    uint32_t nextFree = 0;  // index + 1 of the next free slot (under the lock)
+    bool bulky = false;     // its object holds much memory: freed without delay
+    uint32_t nextFree = 0;  // index + 1 of the next free or retired slot (under a lock)
 };
 
 struct Table {
@@ -58,6 +60,33 @@ bool decode(const void* h, Kind k, uint64_t* index, uint32_t* gen) {
     return *index / kChunkSlots < kMaxChunks;
 }
 
+// Retired slots: dead, unreferenced, their objects not yet destroyed,
+// because an op region (runtime/opregion.h) may still use them. One
+// opQuiesce serves a batch: kRetiredMax of them, or whatever is there when
+// a handle is made more than kRetiredNs after the first was retired, or at
+// shutdown. A bulky object (a channel with a large buffer) is freed at once.
+constexpr uint32_t kRetiredMax = 64;
+constexpr int64_t kRetiredNs = 1'000'000;
+
+struct Retired {
+    Mutex lock;
+    uint32_t head = 0;  // index + 1, linked through nextFree
+    std::atomic<uint32_t> count{0};
+    int64_t since = 0;  // when the oldest was retired
+};
+
+Retired& retired() {
+    static NoDestructor<Retired> r;
+    return *r;
+}
+
+// lookup finds the slot a handle of kind k names (whatever its state), and
+// the generation the handle expects there.
+Slot* lookup(const void* h, Kind k, uint32_t* gen) {
+    uint64_t index;
+    return decode(h, k, &index, gen) ? slotAt(index) : nullptr;
+}
+
 void freeSlot(uint64_t index, Slot* s) {
     void* obj = s->obj.exchange(nullptr, std::memory_order_acq_rel);
     s->destroy(obj, s->aux);
@@ -70,9 +99,84 @@ void freeSlot(uint64_t index, Slot* s) {
     t.freeHead = uint32_t(index + 1);
 }
 
+// inRegions: objects of this kind are used in op regions (sync.cpp,
+// chan.cpp use Unref for them).
+bool inRegions(Kind k) {
+    return k == Kind::chan || k == Kind::waitgroup || k == Kind::mutex;
+}
+
+// flushRetired destroys the retired objects, once no region can use them.
+// quiesce false: no region can exist (shutdown).
+void flushRetired(bool quiesce) {
+    Retired& r = retired();
+    uint32_t list;
+    {
+        LockGuard g(r.lock);
+        list = r.head;
+        r.head = 0;
+        r.count.store(0, std::memory_order_relaxed);
+    }
+    if (list == 0) return;
+    if (quiesce && !opQuiesce()) {
+        // Inside a region ourselves (a signal handler's call): put them back
+        // for the next flush.
+        LockGuard g(r.lock);
+        uint32_t n = 0, last = list;
+        for (uint32_t i = list; i != 0; i = slotAt(i - 1)->nextFree) n++, last = i;
+        slotAt(last - 1)->nextFree = r.head;
+        r.head = list;
+        r.count.fetch_add(n, std::memory_order_relaxed);
+        return;
+    }
+    while (list != 0) {
+        Slot* s = slotAt(list - 1);
+        uint32_t next = s->nextFree;
+        freeSlot(list - 1, s);
+        list = next;
+    }
+}
+
+// retire frees a dead slot nobody counts a reference on any more: at once
+// if no region can be using its object, else after a quiesce.
+void retire(uint64_t index, Slot* s) {
+    if (!inRegions(s->kind) || !opRegionsOn()) {
+        freeSlot(index, s);
+        return;
+    }
+    if (s->bulky && opQuiesce()) {
+        freeSlot(index, s);
+        return;
+    }
+    Retired& r = retired();
+    bool flush;
+    {
+        LockGuard g(r.lock);
+        if (r.head == 0) r.since = nanotime();
+        s->nextFree = r.head;
+        r.head = uint32_t(index + 1);
+        flush = r.count.fetch_add(1, std::memory_order_relaxed) + 1 >= kRetiredMax;
+    }
+    if (flush) flushRetired(true);
+}
+
+// flushRetiredIfOld flushes a batch whose oldest has waited kRetiredNs.
+void flushRetiredIfOld() {
+    Retired& r = retired();
+    if (r.count.load(std::memory_order_relaxed) == 0) return;
+    int64_t since;
+    {
+        LockGuard g(r.lock);
+        since = r.since;
+    }
+    if (nanotime() - since >= kRetiredNs) flushRetired(true);
+}
+
 }  // namespace
 
-void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux) {
+void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux, bool bulky) {
+    // (Only runtime objects are made inside the call gate, which keeps the
+    // Ps that opQuiesce reads alive.)
+    if (inRegions(k)) flushRetiredIfOld();
     Table& t = table();
     uint64_t index;
     Slot* s;
@@ -98,6 +202,7 @@ void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux) {
     s->destroy = destroy;
     s->aux = aux;
     s->kind = k;
+    s->bulky = bulky;
     s->userRefs.store(1, std::memory_order_relaxed);
     uint64_t gen = s->state.load(std::memory_order_relaxed) >> 32;
     s->state.store((gen << 32) | kLive, std::memory_order_release);
@@ -106,10 +211,8 @@ void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux) {
 }
 
 void* handleAcquire(const void* h, Kind k) {
-    uint64_t index;
     uint32_t gen;
-    if (!decode(h, k, &index, &gen)) return nullptr;
-    Slot* s = slotAt(index);
+    Slot* s = lookup(h, k, &gen);
     if (s == nullptr) return nullptr;
     uint64_t st = s->state.load(std::memory_order_acquire);
     for (;;) {
@@ -121,12 +224,23 @@ void* handleAcquire(const void* h, Kind k) {
     return s->obj.load(std::memory_order_acquire);
 }
 
+void* handlePeek(const void* h, Kind k) {
+    uint32_t gen;
+    Slot* s = lookup(h, k, &gen);
+    if (s == nullptr) return nullptr;
+    uint64_t st = s->state.load(std::memory_order_acquire);
+    if (uint32_t(st >> 32) != gen || !(st & kLive)) return nullptr;
+    // Live when looked at, so not retired before our region opened: the
+    // object stays until the region closes (retire waits for it).
+    return s->obj.load(std::memory_order_acquire);
+}
+
 void handleRelease(const void* h) {
     auto v = reinterpret_cast<uintptr_t>(h);
     uint64_t index = (v & kIndexMask) - 1;
     Slot* s = slotAt(index);
     uint64_t st = s->state.fetch_sub(1, std::memory_order_acq_rel) - 1;
-    if (!(st & kLive) && (st & kRefMask) == 0) freeSlot(index, s);
+    if (!(st & kLive) && (st & kRefMask) == 0) retire(index, s);
 }
 
 namespace {
@@ -137,7 +251,7 @@ void kill(uint64_t index, Slot* s) {
     uint64_t st = s->state.load(std::memory_order_acquire);
     while (!s->state.compare_exchange_weak(st, st & ~kLive, std::memory_order_acq_rel)) {
     }
-    if ((st & kRefMask) == 0) freeSlot(index, s);
+    if ((st & kRefMask) == 0) freeSlot(index, s);  // (shutdown: no region can exist)
 }
 
 }  // namespace
@@ -182,6 +296,7 @@ int handleClose(const void* h, Kind k) {
 }
 
 void handlesAtShutdown() {
+    flushRetired(false);  // no goroutine is left, so no region
     Table& t = table();
     uint32_t nchunks;
     {

@@ -12,6 +12,14 @@
 // touching freed memory, and releasing a handle while goroutines block on it
 // is safe: they finish with the object, then it goes.
 //
+// Goroutine code holding a P skips the reference for an operation that
+// neither parks nor switches (Unref: an op region, runtime/opregion.h; the
+// non-blocking attempt of a lock, unlock, send or receive, and every
+// operation that never waits). Objects of those kinds are therefore not
+// destroyed the moment their last reference goes: they are retired, and
+// destroyed in batches once opQuiesce has seen every region that might
+// still use them close.
+//
 // Runtime objects (channels, wait groups, mutexes) belong to one runtime:
 // handlesAtShutdown destroys the ones still alive and moves their slots'
 // generations on, so a handle from before a shutdown is invalid after the
@@ -23,6 +31,7 @@
 #include <new>
 
 #include "runtime/base.h"
+#include "runtime/opregion.h"
 
 namespace gort::capi {
 
@@ -32,8 +41,9 @@ enum class Kind : uint8_t { chan = 1, waitgroup = 2, mutex = 3, ffisig = 4, ffic
 using Destroy = void (*)(void* obj, void* aux);
 
 // handleAdd registers obj (destroyed with destroy(obj, aux)) with one user
-// reference; returns its handle, or null if memory ran out.
-void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux = nullptr);
+// reference; returns its handle, or null if memory ran out. bulky: obj holds
+// much memory, so it is destroyed as soon as it may be, never batched.
+void* handleAdd(Kind k, void* obj, Destroy destroy, void* aux = nullptr, bool bulky = false);
 
 // newHandle makes a default-constructed T and registers it as a handle of
 // kind k; null if memory ran out (nothing is left behind).
@@ -51,6 +61,9 @@ void* newHandle(Kind k) {
 void* handleAcquire(const void* h, Kind k);
 // handleRelease drops an operation reference.
 void handleRelease(const void* h);
+// handlePeek returns the object of a live handle of kind k without a
+// reference, or null: only inside an op region (Unref).
+void* handlePeek(const void* h, Kind k);
 // handleRetain adds a user reference; handleClose drops one (the last makes
 // the handle dead). 0, or -1 if h is not a live handle of kind k.
 int handleRetain(const void* h, Kind k);
@@ -80,6 +93,28 @@ class Ref {
   private:
     const void* h_;
     T* obj_;
+};
+
+// Unref is an op region for its scope (runtime/opregion.h): inside it, find
+// looks a handle up without counting a reference. The scope must neither
+// park nor switch (no blocking operation, no hook). False where a region
+// cannot open (not goroutine code holding a P): use Ref.
+class Unref {
+  public:
+    Unref() : word_(opBegin()) {}
+    ~Unref() {
+        if (word_ != nullptr) opEnd(word_);
+    }
+    Unref(const Unref&) = delete;
+    Unref& operator=(const Unref&) = delete;
+    explicit operator bool() const { return word_ != nullptr; }
+    template <class T>
+    T* find(const void* h, Kind k) const {
+        return static_cast<T*>(handlePeek(h, k));
+    }
+
+  private:
+    std::atomic<uint32_t>* word_;
 };
 
 }  // namespace gort::capi

@@ -1,4 +1,7 @@
-// The C ABI: WaitGroup and Mutex, on runtime/sync.h.
+// The C ABI: WaitGroup and Mutex, on runtime/sync.h. What never waits (add,
+// done, the uncontended lock and unlock, a wait for a zero counter) runs in
+// an op region from goroutine code (handles.h: Unref); the rest holds a
+// reference.
 #include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
@@ -6,6 +9,16 @@
 using namespace gort;
 using capi::Kind;
 using capi::Ref;
+using capi::Unref;
+
+namespace {
+
+int addTo(WaitGroup* wg, int64_t delta) {
+    if (wg == nullptr || delta > INT32_MAX || delta < INT32_MIN) return GORT_EINVAL;
+    return wg->add(delta);  // wakes waiters, never waits
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -19,9 +32,9 @@ GORT_API gort_waitgroup* gort_waitgroup_make(void) {
 GORT_API int gort_waitgroup_add(gort_waitgroup* h, int64_t delta) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) return addTo(r.find<WaitGroup>(h, Kind::waitgroup), delta);
     Ref<WaitGroup> wg(h, Kind::waitgroup);
-    if (!wg || delta > INT32_MAX || delta < INT32_MIN) return GORT_EINVAL;
-    return wg->add(delta);
+    return addTo(wg.get(), delta);
 }
 
 GORT_API int gort_waitgroup_done(gort_waitgroup* h) {
@@ -35,6 +48,12 @@ GORT_API int gort_waitgroup_wait(gort_waitgroup* h) {
 GORT_API int gort_waitgroup_wait_timeout(gort_waitgroup* h, int64_t timeout_ns) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) {
+        auto* wg = r.find<WaitGroup>(h, Kind::waitgroup);
+        if (wg == nullptr) return GORT_EINVAL;
+        if (wg->count() == 0) return GORT_OK;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
     Ref<WaitGroup> wg(h, Kind::waitgroup);
     if (!wg) return GORT_EINVAL;
     if (wg->count() == 0) return GORT_OK;
@@ -69,6 +88,12 @@ GORT_API int gort_mutex_lock(gort_mutex* h) {
 GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) {
+        auto* mu = r.find<GoMutex>(h, Kind::mutex);
+        if (mu == nullptr) return GORT_EINVAL;
+        if (mu->tryLock()) return GORT_OK;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
     if (mu->tryLock()) return GORT_OK;
@@ -80,6 +105,12 @@ GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
 GORT_API int gort_mutex_unlock(gort_mutex* h) {
     capi::Call call;
     if (!call) return call.status();
+    if (Unref r; r) {
+        auto* mu = r.find<GoMutex>(h, Kind::mutex);
+        if (mu == nullptr) return GORT_EINVAL;
+        if (mu->tryUnlockFast()) return GORT_OK;
+    }
+    // Waiters to wake, or a hand-off to a starving one (which switches).
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
     return mu->unlock();

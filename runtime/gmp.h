@@ -270,6 +270,9 @@ struct alignas(64) P {
     // Goroutines run here by a host (lockosthread.cpp), summed for stats:
     // a shared counter would cost a locked add on every hosted switch.
     std::atomic<int64_t> hostedRuns{0};
+    // Odd while the running goroutine is inside an op region (opregion.cpp):
+    // written by the owner only, read by opQuiesce.
+    std::atomic<uint32_t> opWord{0};
     void countCreated() { bump(gcreated); }
     void countExited() { bump(gexited); }
     void countHostedRun() { bump(hostedRuns); }

@@ -8,12 +8,10 @@
 // state is then reset to its load-time value, so init works again and
 // libgort can be unloaded.
 #include <dirent.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <memory>
@@ -21,6 +19,7 @@
 #include "runtime/dump.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
+#include "runtime/procfence.h"
 #include "runtime/runtime.h"
 #include "runtime/signals.h"
 #include "runtime/stats.h"
@@ -56,16 +55,6 @@ constinit Gate gate;
 // cannot see the ordering membarrier gives, every counted call uses the
 // shared counter.
 std::atomic<bool> asymmetricGate{false};
-
-bool registerMembarrier() {
-#if defined(GORT_TSAN)
-    return false;
-#else
-    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    if (cmds < 0 || (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#endif
-}
 
 // heldByAnyM: some C thread's M counts a call inside the gate.
 bool heldByAnyM() {
@@ -166,10 +155,7 @@ void waitThreadsGone() {
 // inside to leave. False (the gate reopened) if they did not.
 bool closeGate(int64_t deadline) {
     gate.open.store(false, std::memory_order_seq_cst);
-    if (asymmetricGate.load(std::memory_order_relaxed) &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {
-        fatal("membarrier failed after it was registered");
-    }
+    if (asymmetricGate.load(std::memory_order_relaxed)) processFence();
     while (gate.inside.load(std::memory_order_seq_cst) != 0 || heldByAnyM()) {
         if (deadline >= 0 && nanotime() >= deadline) {
             gate.open.store(true, std::memory_order_seq_cst);
@@ -240,7 +226,7 @@ int init(const Config& c) {
     if (sched.running.load(std::memory_order_acquire)) return kEALREADY;
     if (!atforkInstalled.exchange(true)) {
         pthread_atfork(nullptr, nullptr, atforkChild);
-        asymmetricGate.store(registerMembarrier(), std::memory_order_relaxed);
+        asymmetricGate.store(processFenceOn(), std::memory_order_relaxed);
     }
     if (c.threadStart != nullptr) setThreadStartHook(c.threadStart, c.threadStartEnds);
     beforeTeardown = c.beforeTeardown;

@@ -40,7 +40,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +59,7 @@
 #include "runtime/errors.h"
 #include "runtime/futex.h"
 #include "runtime/proc.h"
+#include "runtime/procfence.h"
 #include "runtime/trace_format.h"
 
 namespace gort {
@@ -588,14 +588,6 @@ void* writerMain(void*) {
     return nullptr;
 }
 
-bool registerMembarrier() {
-#if defined(GORT_TSAN)
-    return false;  // TSan does not see the kernel's barrier
-#else
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#endif
-}
-
 void freeChunks() {
     while (TraceChunk* c = tr.freeList) {
         tr.freeList = c->next;
@@ -612,8 +604,7 @@ int traceStart(const TraceOptions& o) {
     if (tr.out != nullptr) return kEALREADY;
     TraceWriter* w = TraceWriter::open(o.path);
     if (w == nullptr) return kEINVAL;  // errno from open
-    static bool membarrierOK = registerMembarrier();
-    tr.strongFence = !membarrierOK;
+    tr.strongFence = !processFenceOn();
     size_t bytes = o.bufferBytes != 0 ? o.bufferBytes : kDefaultBufferBytes;
     tr.maxChunks = bytes / sizeof(TraceChunk) > 0 ? bytes / sizeof(TraceChunk) : 1;
     tr.dropped.store(0, std::memory_order_relaxed);
@@ -654,7 +645,7 @@ int traceStop() {
     LockGuard g(controlLock);
     if (tr.out == nullptr) return kEINVAL;
     traceOn.store(false, std::memory_order_seq_cst);
-    if (!tr.strongFence) syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    if (!tr.strongFence) processFence();
     tr.lock.lock();
     tr.closed = true;  // no buffer joins from now on
     TraceBuf* bufs = tr.bufs;

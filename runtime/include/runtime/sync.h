@@ -43,6 +43,12 @@ class GoMutex {
     bool tryLock();
     // unlock returns kEINVAL if the mutex is not locked.
     int unlock();
+    // tryUnlockFast unlocks a mutex that nobody waits for, and is false
+    // (nothing done) otherwise: it never wakes or switches.
+    bool tryUnlockFast() {
+        int32_t v = kLocked;
+        return state_.compare_exchange_strong(v, 0, std::memory_order_release);
+    }
     bool locked() const { return (state_.load(std::memory_order_relaxed) & kLocked) != 0; }
     // starving: the mutex is in starvation mode (handoff to the oldest
     // waiter); for tests.

@@ -45,8 +45,11 @@
  *     #GORT_EINVAL, never a crash. A handle is reference counted: it starts
  *     with one reference, `*_retain` takes another, `*_release` drops one,
  *     and the object goes with the last; operations in progress hold their
- *     own. gort_shutdown frees every channel, wait group and mutex still
- *     alive; a handle from before a shutdown gets #GORT_EINVAL after the next
+ *     own. The handle is invalid from that release on. A channel, wait
+ *     group or mutex is freed in a batch soon after (a gort_after timer is
+ *     cancelled then), a channel with a buffer of 64 KiB or more at once.
+ *     gort_shutdown frees every channel, wait group and mutex still alive;
+ *     a handle from before a shutdown gets #GORT_EINVAL after the next
  *     gort_init.
  */
 #ifndef GORT_H

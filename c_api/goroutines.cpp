@@ -50,10 +50,7 @@ GORT_API int64_t gort_goid(void) {
 }
 
 GORT_API int gort_gosched(void) {
-    capi::Call call;
-    if (!call) return call.status();
-    gosched();
-    return GORT_OK;
+    return goschedEntry();  // a tail call: see runtime.h
 }
 
 GORT_API int gort_sleep(int64_t ns) {

@@ -343,12 +343,9 @@ void execute(M* m, G* gp, bool inheritTime) {
     gswitch(m, m->g0, gp, nullptr);
 }
 
-void gosched() {
-    G* gp = getg();
-    if (gp == nullptr) {
-        sched_yield();
-        return;
-    }
+// yield is gosched's body, inlined into both of its entries (a call level
+// less around the switch: see goschedEntry in runtime.h).
+GORT_ALWAYS_INLINE void yield(G* gp) {
     parkHook(gp);
     M* m = gp->m;
     // Yield to the local queue, except every 61st time when there are
@@ -364,6 +361,27 @@ void gosched() {
     bool local = next != nullptr || (!spread && m->lockedg != nullptr && m->lockedg != gp);
     leave(m, gp, next, local ? goschedLocal : goschedGlobal);
     resumeHook(gp);
+}
+
+void gosched() {
+    G* gp = getg();
+    if (gp == nullptr) {
+        sched_yield();
+        return;
+    }
+    yield(gp);
+}
+
+int goschedEntry() {
+    CallGate g;
+    if (int rc = callEnter(&g); rc != kOK) return rc;
+    if (G* gp = getg()) {
+        yield(gp);
+    } else {
+        sched_yield();
+    }
+    callExit(g);
+    return kOK;
 }
 
 void goyield() {

@@ -110,6 +110,11 @@ int go(void (*fn)(void*), void* arg, const GoOptions& opts = {}, int64_t* goidOu
 // goid is the running goroutine's id, 0 off a goroutine.
 int64_t goid();
 
+// goschedEntry is gort_gosched: the call gate, then gosched, in one frame,
+// so that the C ABI function can tail-call it. Every return after a switch
+// is mispredicted (the jump leaves the CPU's return stack one entry off),
+// so a call level less around a yield is a mispredicted return less.
+int goschedEntry();
 // gosched yields the processor (on a thread that runs no goroutine it
 // yields the thread).
 void gosched();

@@ -90,7 +90,11 @@ GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t tim
     capi::Call call;
     if (!call) return call.status();
     if (Unref r; r) {
-        int rc = sendNow(r.find<Chan>(ch, Kind::chan), elem);
+        Chan* c = r.find<Chan>(ch, Kind::chan);
+        if (timeout_ns < 0 && c != nullptr && (elem != nullptr || chanelemsize(c) == 0)) {
+            return chansend(c, elem, true, r.word());  // leaves the region before it parks
+        }
+        int rc = sendNow(c, elem);
         if (rc != kEAGAIN) return rc;
         if (timeout_ns == 0) return GORT_ETIMEDOUT;
     }
@@ -121,7 +125,13 @@ GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t t
     capi::Call call;
     if (!call) return call.status();
     if (Unref r; r) {
-        int rc = recvNow(r.find<Chan>(ch, Kind::chan), out, ok);
+        Chan* c = r.find<Chan>(ch, Kind::chan);
+        if (timeout_ns < 0 && c != nullptr) {
+            bool got = false;
+            int rc = chanrecv(c, out, true, &got, r.word());  // leaves the region before it parks
+            return recvResult(rc, got, ok);
+        }
+        int rc = recvNow(c, out, ok);
         if (rc != kEAGAIN) return rc;
         if (timeout_ns == 0) return GORT_ETIMEDOUT;
     }

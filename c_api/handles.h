@@ -97,8 +97,9 @@ class Ref {
 
 // Unref is an op region for its scope (runtime/opregion.h): inside it, find
 // looks a handle up without counting a reference. The scope must neither
-// park nor switch (no blocking operation, no hook). False where a region
-// cannot open (not goroutine code holding a P): use Ref.
+// park nor switch (no blocking operation, no hook), except through an
+// operation given word() that closes the region first. False where a
+// region cannot open (not goroutine code holding a P): use Ref.
 class Unref {
   public:
     Unref() : word_(opBegin()) {}
@@ -112,6 +113,9 @@ class Unref {
     T* find(const void* h, Kind k) const {
         return static_cast<T*>(handlePeek(h, k));
     }
+    // word is for an operation that closes the region itself before it
+    // parks (chansend/chanrecv in runtime/chan.h: it nulls the word then).
+    std::atomic<uint32_t>** word() { return &word_; }
 
   private:
     std::atomic<uint32_t>* word_;

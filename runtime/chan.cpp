@@ -38,6 +38,7 @@
 
 #include "runtime/deadlock.h"
 #include "runtime/hchan.h"
+#include "runtime/opregion.h"
 #include "runtime/proc.h"
 #include "runtime/select.h"
 
@@ -49,6 +50,15 @@ constexpr size_t kChanAlign = 64;
 constexpr size_t kHeaderSize = (sizeof(Chan) + kChanAlign - 1) & ~(kChanAlign - 1);
 
 std::atomic<int64_t> nchans{0};
+
+// leaveRegion closes the caller's op region once its sudog is queued (see
+// chansend in chan.h): from here the queue keeps the channel alive.
+inline void leaveRegion(std::atomic<uint32_t>** region) {
+    if (region != nullptr && *region != nullptr) {
+        opEnd(*region);
+        *region = nullptr;
+    }
+}
 
 void zeroElem(const Chan* c, void* ep) {
     if (ep != nullptr) memset(ep, 0, c->elemsize);
@@ -176,7 +186,7 @@ int chanrelease(Chan* c) {
 
 // ---- send ---------------------------------------------------------------------------------
 
-int chansend(Chan* c, const void* ep, bool block) {
+int chansend(Chan* c, const void* ep, bool block, std::atomic<uint32_t>** region) {
     if (c == nullptr || (ep == nullptr && c->elemsize > 0)) return kEINVAL;
     if (!block && c->closed.load(std::memory_order_seq_cst) == 0 && chanFull(c)) return kEAGAIN;
     G* gp = getg();
@@ -204,13 +214,14 @@ int chansend(Chan* c, const void* ep, bool block) {
     Sudog s;
     initWaiter(&s, gp, &note, c, const_cast<void*>(ep));
     c->sendq.enqueue(&s);
+    leaveRegion(region);
     parkSudog(&s, &c->lock, "chan send");
     return s.success ? kOK : kECLOSED;
 }
 
 // ---- receive ---------------------------------------------------------------------------
 
-int chanrecv(Chan* c, void* ep, bool block, bool* ok) {
+int chanrecv(Chan* c, void* ep, bool block, bool* ok, std::atomic<uint32_t>** region) {
     if (ok != nullptr) *ok = false;
     if (c == nullptr) return kEINVAL;
     if (!block && chanEmpty(c)) {
@@ -252,6 +263,7 @@ int chanrecv(Chan* c, void* ep, bool block, bool* ok) {
     Sudog s;
     initWaiter(&s, gp, &note, c, ep);
     c->recvq.enqueue(&s);
+    leaveRegion(region);
     parkSudog(&s, &c->lock, "chan receive");
     if (ok != nullptr) *ok = s.success;
     return kOK;

@@ -20,6 +20,7 @@
 // TypedChan<T> is the typed C++ face of the same channels.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -41,13 +42,19 @@ int makechan(size_t elemSize, size_t cap, Chan** out);
 // chansend sends the elemSize bytes at elem. block: wait until a receiver
 // or buffer space takes it; otherwise kEAGAIN if it cannot complete now.
 // kECLOSED if the channel is (or, while waiting, becomes) closed.
-int chansend(Chan* c, const void* elem, bool block);
+//
+// region: the caller found c inside an op region (runtime/opregion.h) and
+// holds no reference on it. A send that waits closes the region (and
+// nulls *region) once it is queued on c, which keeps c alive until it is
+// woken and never touched after, and before it parks; one that does not
+// wait leaves the region open.
+int chansend(Chan* c, const void* elem, bool block, std::atomic<uint32_t>** region = nullptr);
 
 // chanrecv receives into elem (may be null: the value is dropped). *ok (if
 // ok is set) is true for a value sent, false when the channel is closed and
 // drained: then elem is zeroed and the result is kOK. Not blocking: kEAGAIN
-// when nothing is there.
-int chanrecv(Chan* c, void* elem, bool block, bool* ok);
+// when nothing is there. region: as for chansend.
+int chanrecv(Chan* c, void* elem, bool block, bool* ok, std::atomic<uint32_t>** region = nullptr);
 
 // chansendUntil / chanrecvUntil are the blocking forms with a deadline
 // (nanotime): kETIMEDOUT if it passed first (nothing was sent or received).

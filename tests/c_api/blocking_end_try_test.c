@@ -40,11 +40,15 @@ static int init_with(int procs) {
     return gort_init(&c);
 }
 
-static uint64_t retakes(void) {
+static gort_stats stats_now(void) {
     gort_stats s;
     memset(&s, 0, sizeof s);
     CHECK_OK(gort_get_stats(&s, sizeof s));
-    return s.p_retakes;
+    return s;
+}
+
+static uint64_t retakes(void) {
+    return stats_now().p_retakes;
 }
 
 /* ---- the fast path ---------------------------------------------------------- */
@@ -103,7 +107,7 @@ struct taken {
     int round;
     atomic_int busy_running, busy_stop;
     int again1, again2, begin_inside, same_thread, end, after_end, after_try, gosched;
-    uint64_t retakes;
+    uint64_t retakes, hosted;
     gort_waitgroup* wg;
 };
 
@@ -117,7 +121,7 @@ static void busy_goroutine(void* arg) {
 
 static void region_goroutine(void* arg) {
     struct taken* t = arg;
-    uint64_t r0 = retakes();
+    gort_stats s0 = stats_now();
     /* Queued behind this goroutine on the only P: it runs only if sysmon
      * takes the P from the region. */
     CHECK_OK(gort_go(busy_goroutine, t));
@@ -126,7 +130,9 @@ static void region_goroutine(void* arg) {
      * hosts moves to a thread of its own as the region begins). */
     pid_t t0 = tid();
     while (!atomic_load(&t->busy_running)) sched_yield();
-    t->retakes = retakes() - r0;
+    gort_stats s1 = stats_now();
+    t->retakes = s1.p_retakes - s0.p_retakes;
+    t->hosted = s1.hosted_runs - s0.hosted_runs;
     t->again1 = gort_blocking_end_try();
     t->again2 = gort_blocking_end_try(); /* the old P is gone: an idle one only */
     t->begin_inside = gort_blocking_begin();
@@ -156,7 +162,13 @@ static void test_p_taken(void) {
         CHECK_OK(gort_go(region_goroutine, &t));
         CHECK_OK(gort_waitgroup_wait(t.wg));
         CHECK_OK(gort_waitgroup_release(t.wg));
-        CHECK(t.retakes >= 1);
+        /* The P left the region: sysmon retook it, or (exitsyscallfast's
+         * documented window: the main thread's M, taking back its own old
+         * reservation, read the P's syscalltick before a retake and CASed
+         * after the region had reserved the P again) the main thread took
+         * it and ran the busy goroutine hosted. Seen 1-2 in 120 runs under
+         * load, as Go allows that steal. */
+        CHECK(t.retakes >= 1 || t.hosted >= 1);
         CHECK_EQ(t.again1, GORT_EAGAIN);
         CHECK_EQ(t.again2, GORT_EAGAIN);
         CHECK_EQ(t.begin_inside, GORT_EINVAL); /* still in the region */

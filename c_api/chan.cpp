@@ -34,7 +34,7 @@ int recvResult(int rc, bool got, int* ok) {
     return rc;
 }
 
-// sendNow and recvNow are the attempts that never wait: a channel
+// sendNow and recvNow are the attempts that never wait: a timed
 // operation's first try, in an op region from goroutine code (handles.h:
 // Unref), and all of try_send and try_recv. kEAGAIN: it would wait.
 int sendNow(Chan* c, const void* elem) {

@@ -14,8 +14,10 @@
 //
 // Goroutine code holding a P skips the reference for an operation that
 // neither parks nor switches (Unref: an op region, runtime/opregion.h; the
-// non-blocking attempt of a lock, unlock, send or receive, and every
-// operation that never waits). Objects of those kinds are therefore not
+// uncontended lock and unlock, wait group add and done, every operation
+// that never waits), and for a blocking channel send or receive, which
+// closes its region once it is queued on the channel (the queue keeps the
+// channel alive while it waits). Objects of those kinds are therefore not
 // destroyed the moment their last reference goes: they are retired, and
 // destroyed in batches once opQuiesce has seen every region that might
 // still use them close.

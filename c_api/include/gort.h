@@ -411,7 +411,8 @@ GORT_API gort_chan* gort_chan_make(size_t elem_size, size_t cap);
  *
  * Its element is an int64_t, the CLOCK_MONOTONIC time in nanoseconds when
  * the timer fired; capacity 1; usable in gort_select. Releasing it (its
- * last reference) before it fires cancels the timer: it then costs nothing.
+ * last reference) before it fires cancels the timer when the channel is
+ * freed, in a batch soon after (see Handles above): it then costs nothing.
  * \param ns how long from now; <= 0 fires at once
  * \return the channel, or NULL with errno set (ENOMEM; EPERM with no
  *         runtime) */

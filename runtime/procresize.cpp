@@ -135,8 +135,9 @@ int32_t lendp(int32_t n) {
         n = std::min({n, cap - nlent, kMaxProcs - maxprocs - nlent});
         if (n <= 0) return 0;
         setprocsLocked(maxprocs, nlent + n);
+        // Under the lock with nlent: readStats's snapshot of the three agrees.
+        stats().procsLent.fetch_add(uint64_t(n), std::memory_order_relaxed);
     }
-    stats().procsLent.fetch_add(uint64_t(n), std::memory_order_relaxed);
     afterResize(true);
     return n;
 }
@@ -148,8 +149,8 @@ void unlendp(int32_t n) {
         n = std::min(n, nlent);  // GOMAXPROCS may have grown to the limit meanwhile
         if (n <= 0) return;
         setprocsLocked(sched.gomaxprocs.load(std::memory_order_relaxed), nlent - n);
+        stats().procsReturned.fetch_add(uint64_t(n), std::memory_order_relaxed);  // (see lendp)
     }
-    stats().procsReturned.fetch_add(uint64_t(n), std::memory_order_relaxed);
     afterResize(false);
 }
 

@@ -54,7 +54,6 @@ void readState(RuntimeStats* s) {
         s->extraMsPooled = uint64_t(sched.extraMCount);
     }
     s->extraMsInUse = uint64_t(sched.extraMInUse.load(std::memory_order_relaxed));
-    s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
     s->stackHighWater = stackHighWater();
 }
 
@@ -70,6 +69,12 @@ void readStats(RuntimeStats* s) {
 #define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_READ_##kind(camel)
     GORT_STATS_LIST(GORT_STATS_FIELD)
 #undef GORT_STATS_FIELD
+    // Lent Ps: lendp and unlendp change these together under sched.lock, so
+    // this snapshot of them agrees (lent - returned == lent now).
+    LockGuard g(sched.lock);
+    s->procsLent = st.procsLent.load(std::memory_order_relaxed);
+    s->procsReturned = st.procsReturned.load(std::memory_order_relaxed);
+    s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
 }
 
 }  // namespace gort

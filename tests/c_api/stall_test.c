@@ -600,6 +600,36 @@ static void test_lend_for_cpu(void) {
 
 /* ---- everything at once, 20 times --------------------------------------- */
 
+/* Short plain stalls, one after another on 4 goroutines at 1 P, make
+ * sysmon lend and return Ps all the time; every stats snapshot meanwhile
+ * must agree with itself: procs_lent - procs_returned == procs_lent_now (a
+ * return once updated procs_lent_now and procs_returned apart, and
+ * test_mixed_repeated saw lent 9, returned 8, none lent now). */
+static void short_stalls(void* arg) {
+    gort_waitgroup* wg = arg;
+    for (int i = 0; i < 25; i++) usleep(2000);
+    CHECK_OK(gort_waitgroup_done(wg));
+}
+
+static void test_lent_counters_agree(void) {
+    CHECK_OK(init_with(1, 4));
+    gort_waitgroup* wg = gort_waitgroup_make();
+    CHECK_OK(gort_waitgroup_add(wg, 4));
+    for (int i = 0; i < 4; i++) CHECK_OK(gort_go(short_stalls, wg));
+    long snapshots = 0, disagree = 0;
+    while (gort_waitgroup_wait_timeout(wg, 0) == GORT_ETIMEDOUT) {
+        gort_stats s = stats();
+        if (s.procs_lent - s.procs_returned != s.procs_lent_now) disagree++;
+        snapshots++;
+    }
+    CHECK_OK(gort_waitgroup_release(wg));
+    CHECK_EQ(disagree, 0);
+    CHECK(snapshots > 0);
+    CHECK(stats().procs_lent > 0); /* the stalls were lent for */
+    wait_lent_returned();
+    CHECK_OK(gort_shutdown(-1));
+}
+
 static void test_mixed_repeated(void) {
     for (int rep = 0; rep < 20; rep++) {
         int procs = 1 + rep % 2;
@@ -656,6 +686,7 @@ int main(int argc, char** argv) {
     RUN(test_long_runner_quiet);
     RUN(test_long_runner_counted);
     RUN(test_lend_for_cpu);
+    RUN(test_lent_counters_agree);
     RUN(test_mixed_repeated);
     return check_failures != 0;
 }

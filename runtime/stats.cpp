@@ -48,6 +48,12 @@ void readState(RuntimeStats* s) {
         s->callbacks = callbacks;
         s->msTotal = uint64_t(total);
         s->msIdle = uint64_t(sched.nmidle);
+        // Lent Ps: lendp and unlendp change these together under sched.lock,
+        // so this snapshot of them agrees (lent - returned == lent now). The
+        // two event counters were read already (readStats): read again here.
+        s->procsLent = stats().procsLent.load(std::memory_order_relaxed);
+        s->procsReturned = stats().procsReturned.load(std::memory_order_relaxed);
+        s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
     }
     {
         LockGuard g(sched.extraLock);
@@ -62,19 +68,13 @@ void readState(RuntimeStats* s) {
 void readStats(RuntimeStats* s) {
     *s = RuntimeStats{};
     s->maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
-    readState(s);
     Stats& st = stats();
 #define GORT_STATS_READ_event(camel) s->camel = st.camel.load(std::memory_order_relaxed);
 #define GORT_STATS_READ_state(camel)
 #define GORT_STATS_FIELD(name, camel, kind) GORT_STATS_READ_##kind(camel)
     GORT_STATS_LIST(GORT_STATS_FIELD)
 #undef GORT_STATS_FIELD
-    // Lent Ps: lendp and unlendp change these together under sched.lock, so
-    // this snapshot of them agrees (lent - returned == lent now).
-    LockGuard g(sched.lock);
-    s->procsLent = st.procsLent.load(std::memory_order_relaxed);
-    s->procsReturned = st.procsReturned.load(std::memory_order_relaxed);
-    s->procsLentNow = uint64_t(sched.nlent.load(std::memory_order_relaxed));
+    readState(s);  // after the events: it reads the lent-P ones again, under sched.lock
 }
 
 }  // namespace gort

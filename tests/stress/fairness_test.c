@@ -7,12 +7,17 @@
  * must run within kMaxTrips round trips of becoming runnable:
  *   - probes the pair spawns (the P's local queue), two at a time;
  *   - probes a plain thread spawns (the global queue);
- *   - goroutines parked on a channel that a plain thread wakes (the value
- *     sent is the round-trip count at the moment of the send);
+ *   - goroutines parked on a channel that a plain thread wakes with
+ *     gort_chan_try_send (the global queue too);
  *   - goroutines that only yield (gort_gosched), whose every turn must
  *     come round within the bound too.
  * The pair runs until every probe has run, or gives up after kGiveUp round
- * trips (then the probes left are counted as starved). */
+ * trips (then the probes left are counted as starved).
+ * A wait counts from the moment the goroutine is runnable: for what the
+ * plain thread spawns or wakes, from when gort_go or gort_chan_send has
+ * returned (the thread itself may be descheduled for a long while on a
+ * loaded machine between reading the count and queueing the goroutine;
+ * that is no unfairness of the scheduler's). */
 #include "stress.h"
 
 enum { kMaxTrips = 1000, kYielders = 4, kWoken = 4 };
@@ -36,10 +41,17 @@ static void note(Tally* t, long long waited) {
     }
 }
 
+/* What the plain thread spawned or woke last: the round trip it ran at and
+ * how many have run; the thread notes the wait (one at a time). */
+static atomic_llong thread_ran_at, thread_ran;
+
 static void probe(void* arg) {
-    long long at = (long long)(intptr_t)arg >> 1;
-    Tally* t = ((intptr_t)arg & 1) ? &t_global : &t_local;
-    note(t, atomic_load(&trips) - at);
+    if ((intptr_t)arg & 1) {
+        atomic_store(&thread_ran_at, atomic_load(&trips));
+        atomic_fetch_add(&thread_ran, 1);
+    } else {
+        note(&t_local, atomic_load(&trips) - ((long long)(intptr_t)arg >> 1));
+    }
     CHECK_OK(gort_waitgroup_done(wg));
 }
 
@@ -112,7 +124,8 @@ static void woken(void* arg) {
         int ok;
         CHECK_OK(gort_chan_recv(ch, &at, &ok));
         if (!ok) break;
-        note(&t_woken, atomic_load(&trips) - at);
+        atomic_store(&thread_ran_at, atomic_load(&trips));
+        atomic_fetch_add(&thread_ran, 1);
     }
     CHECK_OK(gort_waitgroup_done(wg));
 }
@@ -123,6 +136,16 @@ static int wait_for(atomic_llong* c, long long want) {
         if (atomic_load(&trips) > kGiveUp) return 0;
         stress_sleep_ns(20000);
     }
+    return 1;
+}
+
+/* thread_waited: once what the plain thread queued when the pair was at
+ * round trip queued has run, note how long it waited in t. */
+static int thread_waited(Tally* t, long long queued) {
+    if (!wait_for(&thread_ran, atomic_load(&t_global.ran) + atomic_load(&t_woken.ran) + 1))
+        return 0;
+    long long waited = atomic_load(&thread_ran_at) - queued;
+    note(t, waited > 0 ? waited : 0);
     return 1;
 }
 
@@ -147,6 +170,7 @@ static void run_pair(int with_select) {
     pong = gort_chan_make(sizeof(long long), 0);
     wg = gort_waitgroup_make();
     atomic_store(&trips, 0);
+    atomic_store(&thread_ran, 0);
     atomic_store(&stop_pair, 0);
     atomic_store(&stop_yielders, 0);
     reset(&t_local), reset(&t_global), reset(&t_woken), reset(&t_yield);
@@ -167,10 +191,13 @@ static void run_pair(int with_select) {
     int starved = 0;
     for (long i = 0; i < probes && !starved; i++) {
         spawn_probe(1);
-        starved |= !wait_for(&t_global.ran, i + 1);
+        starved |= !thread_waited(&t_global, atomic_load(&trips));
+        /* try_send: the wake-up itself, not a blocking send, which from a
+         * plain thread runs as a callback on the P and readies the
+         * goroutine there. */
         long long at = atomic_load(&trips);
-        CHECK_OK(gort_chan_send(wake[i % kWoken], &at));
-        starved |= !wait_for(&t_woken.ran, i + 1);
+        CHECK_OK(gort_chan_try_send(wake[i % kWoken], &at));
+        starved |= !thread_waited(&t_woken, atomic_load(&trips));
     }
     starved |= !wait_for(&t_local.ran, local_probes);
     CHECK(!starved);

@@ -3,8 +3,11 @@
  *     what the process maps plus a little, and goroutines are spawned until
  *     gort_go says GORT_ENOMEM. The runtime must carry on: the goroutines
  *     that exist finish, and once the limit is lifted spawns succeed again;
- *   - thread creation fails: a child drops to an unprivileged uid (65534;
- *     root is exempt from RLIMIT_NPROC) and lowers RLIMIT_NPROC to the
+ *   - thread creation fails: a child drops to an unprivileged uid of its
+ *     own (root is exempt from RLIMIT_NPROC, and the limit counts every
+ *     thread of the uid: a uid shared with another process, such as the
+ *     native variant of this test running beside it, moves the count under
+ *     the child's feet) and lowers RLIMIT_NPROC to the
  *     threads it has, then asks for more threads (cgocalls that hand their
  *     Ps off, more Ps, goroutines exiting locked, fork/exec). The failures
  *     are survived (every goroutine finishes), counted
@@ -234,10 +237,25 @@ static void* idle_thread(void* arg) {
 }
 
 static struct rlimit nproc_old;
+static uid_t nproc_uid;
 
-/* limit_threads: RLIMIT_NPROC down to the threads uid 65534 has now. */
+/* unused_uid: a uid no process has, in the range every user namespace of
+ * a container maps (below 65534), varied with the pid so that children
+ * running at once pick different ones. */
+static uid_t unused_uid(void) {
+    uid_t u = 40000 + (uid_t)(getpid() % 20000);
+    for (int i = 0; i < 20000 && tasks_of_uid(u) != 0; i++) u = 40000 + (u - 40000 + 1) % 20000;
+    return u;
+}
+
+/* become: drop to uid (and gid) u; whether it worked. */
+static int become(uid_t u) {
+    return setgroups(0, NULL) == 0 && setresgid(u, u, u) == 0 && setresuid(u, u, u) == 0;
+}
+
+/* limit_threads: RLIMIT_NPROC down to the threads our uid has now. */
 static void limit_threads(void) {
-    long all = tasks_of_uid(65534);
+    long all = tasks_of_uid(nproc_uid);
     struct rlimit low = {(rlim_t)all, nproc_old.rlim_max};
     CHECK_EQ(setrlimit(RLIMIT_NPROC, &low), 0);
 }
@@ -252,9 +270,10 @@ static uint64_t ms_made(void) {
  * "locked" (goroutines exit locked: their threads go, and every M left may
  * be locked to a goroutine waiting for a P). */
 static int child_nproc(const char* kind) {
-    if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
-        setresuid(65534, 65534, 65534) != 0) {
-        fprintf(stderr, "nproc: cannot become uid 65534 (%s): skipped\n", strerror(errno));
+    nproc_uid = unused_uid();
+    if (!become(nproc_uid)) {
+        fprintf(stderr, "nproc: cannot become uid %u (%s): skipped\n", (unsigned)nproc_uid,
+                strerror(errno));
         return 77;
     }
     int locked = strcmp(kind, "locked") == 0;
@@ -266,8 +285,8 @@ static int child_nproc(const char* kind) {
     CHECK_OK(gort_get_stats(&s0, sizeof s0));
     getrlimit(RLIMIT_NPROC, &nproc_old);
     limit_threads();
-    fprintf(stderr, "nproc-%s: RLIMIT_NPROC %ld (the threads of uid 65534)\n", kind,
-            tasks_of_uid(65534));
+    fprintf(stderr, "nproc-%s: RLIMIT_NPROC %ld (the threads of uid %u)\n", kind,
+            tasks_of_uid(nproc_uid), (unsigned)nproc_uid);
     /* The limit is real: a thread of our own cannot be made. */
     pthread_t th;
     int prc = pthread_create(&th, NULL, idle_thread, NULL);

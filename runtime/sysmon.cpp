@@ -185,6 +185,7 @@ void sysmon() {
     int64_t stallLimitUs = -1;  // the stall watch's limit on the next sleep
     int64_t start = nanotime(), lastTrace = start;
     int64_t traceNs = int64_t(sched.schedtraceMs) * 1000000;
+    int64_t untilTraceNs = -1;  // to the next schedtrace line (-1: none)
     while (!sched.stopping.load(std::memory_order_acquire)) {
         if (traceNs > 0) {
             int64_t now = nanotime();
@@ -192,6 +193,7 @@ void sysmon() {
                 printSchedtrace(now - start);  // dump.cpp
                 lastTrace = now;
             }
+            untilTraceNs = lastTrace + traceNs - now;
         }
         if (sched.sysmonFast.exchange(false, std::memory_order_acq_rel)) idle = 0;
         extramReplenish();  // a spare for the next C thread (needm took the last)
@@ -206,7 +208,7 @@ void sysmon() {
             // deadlock is suspected: then look again, less and less often;
             // and never past a pending timer's deadline (timerNet).
             checkStalls(nanotime());  // lent Ps go back first
-            int64_t sleepNs = traceNs > 0 ? traceNs : -1;
+            int64_t sleepNs = untilTraceNs;
             if (deadlockSuspect.load(std::memory_order_acquire)) {
                 suspectNs =
                     suspectNs == 0 ? 10'000'000 : std::min<int64_t>(2 * suspectNs, 1'000'000'000);
@@ -232,6 +234,7 @@ void sysmon() {
             continue;
         }
         int64_t sleepUs = stallLimitUs >= 0 ? std::min(delay, stallLimitUs) : delay;
+        if (untilTraceNs >= 0) sleepUs = std::min(sleepUs, untilTraceNs / 1000);  // lines on time
         sched.sysmonDelayUs.store(sleepUs, std::memory_order_relaxed);
         sysmonSleep(sleepUs * 1000);
         int64_t now = nanotime();

@@ -1,10 +1,14 @@
 // Scheduler tests: spawning, spreading, parking, yielding, GOMAXPROCS.
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -404,6 +408,37 @@ TEST(SchedInit, RepeatedInitShutdownCycles) {
 namespace gort::testing {
 namespace {
 
+// Lines come every schedtraceMs whatever sysmon's own back-off: its sleep
+// between looks never exceeds the time to the next line. Sysmon backing off
+// from 20 us to 10 ms ticks printed lines 2.6 and 5.1 ms apart at a 1 ms
+// period, and none at all in a 10 ms run at 5 ms (CI). The test reads the
+// sleep sysmon chose (a plain thread samples it while every goroutine
+// sleeps for 30 ms), not wall-clock gaps, which a loaded machine stretches.
+TEST(SchedTrace, SysmonSleepsNoLongerThanAPeriod) {
+    Config c;
+    c.maxprocs = 2;
+    c.schedtraceMs = 1;
+    ASSERT_EQ(init(c), kOK);
+    std::atomic<bool> idle{true};
+    int64_t longest = 0;
+    int samples = 0;
+    std::thread sampler([&] {
+        while (idle.load()) {
+            longest = std::max<int64_t>(longest, sched.sysmonDelayUs.load());
+            samples++;
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    });
+    runMain([&] {
+        sleep(30'000'000);
+        idle.store(false);
+    });
+    sampler.join();
+    ASSERT_EQ(shutdown(1'000'000'000), kOK);
+    EXPECT_GT(samples, 10);
+    EXPECT_LE(longest, 1000) << "sysmon slept " << longest << " us between looks";
+}
+
 // Config::schedtraceMs prints Go's schedtrace lines to stderr.
 TEST(SchedTrace, PrintsSchedulerLines) {
     ::testing::FLAGS_gtest_death_test_style = "threadsafe";
@@ -418,7 +453,7 @@ TEST(SchedTrace, PrintsSchedulerLines) {
                 wg.add(4);
                 for (int i = 0; i < 4; i++) {
                     spawn([&] {
-                        sleep(10'000'000);
+                        sleep(20'000'000);
                         wg.done();
                     });
                 }

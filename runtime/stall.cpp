@@ -28,6 +28,13 @@
 //     (GORT_LENDCPU; off by default, see the guide: a cooperative runtime's
 //     GOMAXPROCS stays a bound on parallel computation unless asked).
 //     Lending is bounded by sched.maxLent (GOMAXPROCS by default).
+//   - Storms. While Ps were found blocked at the last look and work waits,
+//     more goroutines are likely to block the same way (a hundred ctypes
+//     calls, a pool of readers): sysmon then looks every kStormTickNs and
+//     classifies after kStormStallNs over a kStormWindowNs CPU window, so
+//     each wave of stalls is compensated within ~150 us instead of ~1.5 ms.
+//     The verdict is the same CPU-clock and thread-state test; only the
+//     patience is shorter, and only while the storm lasts.
 //   - Return. When the watched P's ticks move (its goroutine reached a
 //     scheduling point), or it leaves the running state, or a blocked
 //     thread is seen computing again (unless lendForCPU), sysmon returns the
@@ -43,7 +50,9 @@
 // known to be blocked, sysmon looks at least every kRunningTickNs (every
 // kTickNs if work waits behind it), so a stall with work behind it is
 // compensated within about kRunningTickNs + kStallNs; a goroutine known to
-// be blocked (and compensated) costs nothing more.
+// be blocked (and compensated) costs nothing more, except during a storm
+// while work is queued and Ps can still be lent (a look every
+// kStormTickNs).
 //
 // Which G is running: the P's owner publishes it in p->runningG and clears
 // it before that G can be freed (gdestroy, releasep); sysmon reads it, and
@@ -72,6 +81,10 @@ constexpr int64_t kTickNs = 500'000;           // sysmon's longest tick with wor
 constexpr int64_t kRunningTickNs = 1'000'000;  // ... with a goroutine running
 constexpr int64_t kCPUStallNs = 10'000'000;    // lendForCPU: computing this long
 constexpr int64_t kLongRunNs = 1'000'000'000;
+constexpr int64_t kStormStallNs = 100'000;  // storms: held this long
+constexpr int64_t kStormWindowNs = 50'000;
+constexpr int64_t kStormTickNs = 50'000;
+constexpr int32_t kStartsPerLend = 8;  // Ms lendFor starts itself
 
 // threadCPUClock is the kernel's per-thread CPU clock of thread tid:
 // MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) of the kernel's posix-timers
@@ -134,6 +147,18 @@ bool workWaiting(P* p) {
 // Ps seen blocked at sysmon's last look (sysmon's alone).
 int32_t blockedPs = 0;
 
+// Patience: how long a P is held before sysmon looks at its thread, the
+// shortest CPU-clock window, and sysmon's tick with work waiting. Short
+// during a storm (Ps found blocked at the last look).
+struct Patience {
+    int64_t stallNs, windowNs, tickNs;
+};
+
+Patience patience() {
+    if (blockedPs > 0) return {kStormStallNs, kStormWindowNs, kStormTickNs};
+    return {kStallNs, kWindowNs, kTickNs};
+}
+
 // queuedGs counts, roughly, the goroutines waiting to run: the global
 // queue and the local queues of running Ps.
 int32_t queuedGs() {
@@ -154,10 +179,24 @@ int32_t queuedGs() {
 // blocking ctypes calls) are then compensated in a doubling number of Ps per
 // look, not one per look, while one goroutine blocking with computing work
 // behind it still gets one P.
+// lendRoom: lendp could lend another P now (read without the lock: a hint).
+bool lendRoom() {
+    if (sched.maxLent < 0) return false;
+    int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
+    int32_t cap = sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
+    return nlent < cap && maxprocs + nlent < kMaxProcs;
+}
+
 void lendFor(StallWatch& w) {
     if (w.lent > 0 || sched.maxLent < 0) return;
     int32_t want = std::max(1, std::min(blockedPs, queuedGs()));
     w.lent = lendp(want);
+    // lendp woke one spinning M; it would wake the next only once it has
+    // found work, a chain that costs a thread start per link (~190 us per
+    // goroutine when a hundred ctypes calls block at once). The other lent
+    // Ps get their Ms now, a few per look (each may be a new thread).
+    for (int32_t i = 1; i < std::min(w.lent, kStartsPerLend); i++) startm(nullptr, false);
 }
 
 void returnFor(StallWatch& w) {
@@ -186,12 +225,12 @@ void reportLongRun(P* p, const StallWatch& w, int64_t now) {
 
 // classify updates w.blocked from the thread's CPU time over the last
 // window; false if the thread is gone.
-bool classify(StallWatch& w, int64_t now) {
+bool classify(StallWatch& w, int64_t now, int64_t windowNs) {
     if (probeClock() != Probe::clock) {
         w.blocked = threadBlocked(w.tid);
         return true;
     }
-    if (now - w.cpuWhen < kWindowNs) return true;  // keep the last verdict
+    if (now - w.cpuWhen < windowNs) return true;  // keep the last verdict
     int64_t cpu = threadCPUNs(w.tid);
     if (cpu < 0) return false;
     // Barely ran: asleep in the kernel, or runnable but not given a CPU (an
@@ -207,6 +246,7 @@ bool classify(StallWatch& w, int64_t now) {
 // for it (-1: no hurry).
 int64_t watch(P* p, int64_t now) {
     StallWatch& w = p->stall;
+    Patience pt = patience();
     uint32_t tick = p->tick();
     uint32_t stick = p->syscalltick.load(std::memory_order_relaxed);
     pid_t tid = p->mtid.load(std::memory_order_relaxed);
@@ -218,7 +258,7 @@ int64_t watch(P* p, int64_t now) {
         w.syscalltick = stick;
         w.tid = tid;
         w.since = now;
-        return workWaiting(p) ? kTickNs : kRunningTickNs;
+        return workWaiting(p) ? pt.tickNs : kRunningTickNs;
     }
     if (w.cpuNs < 0 && tid != 0 && probeClock() == Probe::clock) {
         // Seen twice without progress: start the thread's CPU-clock window
@@ -232,9 +272,9 @@ int64_t watch(P* p, int64_t now) {
         w.reported = true;
         reportLongRun(p, w, now);
     }
-    if (held < kStallNs) return workWaiting(p) ? kTickNs : kRunningTickNs;
-    if (p->creatingThread.load(std::memory_order_relaxed)) return kTickNs;  // newm1's own wait
-    if (tid == 0 || !classify(w, now)) return -1;
+    if (held < pt.stallNs) return workWaiting(p) ? pt.tickNs : kRunningTickNs;
+    if (p->creatingThread.load(std::memory_order_relaxed)) return pt.tickNs;  // newm1's own wait
+    if (tid == 0 || !classify(w, now, pt.windowNs)) return -1;
     if (w.blocked) {
         if (!w.counted) {
             w.counted = true;
@@ -249,7 +289,7 @@ int64_t watch(P* p, int64_t now) {
     }
     returnFor(w);  // computing: it runs on its own P (it may block later)
     bool soon = sched.lendForCPU && workWaiting(p);
-    return soon ? kTickNs : kRunningTickNs;
+    return soon ? pt.tickNs : kRunningTickNs;
 }
 
 }  // namespace
@@ -270,6 +310,12 @@ int64_t checkStalls(int64_t now) {
         if (p->stall.blocked && p->stall.counted) blocked++;
     }
     blockedPs = blocked;
+    // A storm with work still queued: the Ps just lent start goroutines
+    // that may block in turn; look again soon (the watches above said "no
+    // hurry" for the Ps already compensated).
+    if (blocked > 0 && (soonest < 0 || soonest > kStormTickNs) && lendRoom() && queuedGs() > 0) {
+        soonest = kStormTickNs;
+    }
     return soonest;
 }
 

@@ -124,7 +124,9 @@ struct Session {
     pthread_t writer{};
     TraceWriter* out = nullptr;
     uint64_t lastDropped = 0;
-    bool strongFence = true;  // no membarrier: recorders fence themselves
+    // No membarrier: recorders fence themselves. Atomic: a recorder of the
+    // last session may still read it while the next session's start sets it.
+    std::atomic<bool> strongFence{true};
 };
 
 constinit Session tr;
@@ -195,6 +197,18 @@ bool refill(TraceBuf* b) {
 
 // ---- buffers ---------------------------------------------------------------------------
 
+// reusableBufLocked claims a buffer of an earlier session (lock held):
+// choosing and claiming are one step, or two Ms could take the same one.
+TraceBuf* reusableBufLocked() {
+    for (TraceBuf* x = tr.allBufs; x != nullptr; x = x->allNext) {
+        if (x->freeGen != tr.gen.load(std::memory_order_relaxed) && !x->inSession) {
+            x->inSession = true;
+            return x;
+        }
+    }
+    return nullptr;
+}
+
 // newBuf takes a buffer for a track, from earlier sessions' or a new one.
 TraceBuf* newBuf(int64_t track) {
     tr.lock.lock();
@@ -202,19 +216,14 @@ TraceBuf* newBuf(int64_t track) {
         tr.lock.unlock();
         return nullptr;
     }
-    TraceBuf* b = nullptr;
-    for (TraceBuf* x = tr.allBufs; x != nullptr; x = x->allNext) {
-        if (x->freeGen != tr.gen.load(std::memory_order_relaxed) && x->inSession == false) {
-            b = x;
-            break;
-        }
-    }
+    TraceBuf* b = reusableBufLocked();
     tr.lock.unlock();
     if (b == nullptr) {
         void* p = mmap(nullptr, sizeof(TraceBuf), PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) return nullptr;
         b = new (p) TraceBuf();
+        b->inSession = true;  // ours: not on allBufs until now
         tr.lock.lock();
         b->allNext = tr.allBufs;
         tr.allBufs = b;
@@ -222,10 +231,10 @@ TraceBuf* newBuf(int64_t track) {
     }
     tr.lock.lock();
     if (tr.closed) {
+        b->inSession = false;  // back for a later session
         tr.lock.unlock();
         return nullptr;
     }
-    b->inSession = true;
     b->track = track;
     b->chunk = nullptr;
     b->lost = 0;
@@ -250,7 +259,7 @@ class Rec {
             b_ = nullptr;
             return;
         }
-        if (tr.strongFence) {
+        if (tr.strongFence.load(std::memory_order_relaxed)) {
             // No membarrier: the store itself is the full barrier (a locked
             // exchange: what a seq_cst fence after it would give, and
             // ThreadSanitizer understands it, unlike a fence).
@@ -604,7 +613,7 @@ int traceStart(const TraceOptions& o) {
     if (tr.out != nullptr) return kEALREADY;
     TraceWriter* w = TraceWriter::open(o.path);
     if (w == nullptr) return kEINVAL;  // errno from open
-    tr.strongFence = !processFenceOn();
+    tr.strongFence.store(!processFenceOn(), std::memory_order_relaxed);
     size_t bytes = o.bufferBytes != 0 ? o.bufferBytes : kDefaultBufferBytes;
     tr.maxChunks = bytes / sizeof(TraceChunk) > 0 ? bytes / sizeof(TraceChunk) : 1;
     tr.dropped.store(0, std::memory_order_relaxed);
@@ -645,7 +654,7 @@ int traceStop() {
     LockGuard g(controlLock);
     if (tr.out == nullptr) return kEINVAL;
     traceOn.store(false, std::memory_order_seq_cst);
-    if (!tr.strongFence) processFence();
+    if (!tr.strongFence.load(std::memory_order_relaxed)) processFence();
     tr.lock.lock();
     tr.closed = true;  // no buffer joins from now on
     TraceBuf* bufs = tr.bufs;

@@ -158,6 +158,27 @@ def config(evs, names, facts):
     check(len(instants(evs, "park G")) > 100, "the trace from trace_path has the run")
 
 
+def one_track_each(evs, what):
+    """Each track is described once, and each M has one track: two Ms that
+    took the same buffer would share a track."""
+    described = {}
+    for e in evs:
+        if e["ph"] == "M" and e["name"] == "thread_name":
+            described[e["tid"]] = described.get(e["tid"], 0) + 1
+    check(all(n == 1 for n in described.values()),
+          "%s: every track is described once: %s" % (what, described))
+    runs = [e for e in evs if e["ph"] == "B" and e.get("cat") == "goroutine"]
+    check(runs, "%s: goroutines ran" % what)
+
+
+def sessions(evs, names, facts, path):
+    n = int(facts["sessions"])
+    one_track_each(evs, "the last session")
+    for i in range(n - 1):
+        doc = load("%s.%d" % (path, i))
+        one_track_each(generic(doc)[0], "session %d" % i)
+
+
 def main():
     prog, scenario, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -173,6 +194,9 @@ def main():
         evs, names, other = generic(doc)
         if scenario == "drops":
             drops(evs, names, facts, other)
+        elif scenario == "sessions":
+            check(other["dropped_events"] == 0, "nothing dropped")
+            sessions(evs, names, facts, path)
         else:
             check(other["dropped_events"] == 0, "nothing dropped")
             globals()[scenario](evs, names, facts)

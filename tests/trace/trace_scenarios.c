@@ -15,6 +15,10 @@
  *                     (GORT_TRACE_BUFFER=64K set by the test): events dropped
  *     config          the trace started by gort_config.trace_path at init and
  *                     finished by gort_shutdown
+ *     sessions        30 sessions in a row (OUT.json.0 ... OUT.json.28, then
+ *                     OUT.json), each waking many Ms at once: they take the
+ *                     buffers of earlier sessions together (prints
+ *                     `sessions N`)
  *     badinput        the C ABI's errors (no trace written)
  */
 #define _GNU_SOURCE
@@ -199,6 +203,39 @@ static void pingpong(long n, int pairs) {
 
 /* ---- bad input ------------------------------------------------------------------- */
 
+/* ---- sessions ---------------------------------------------------------------- */
+
+static void blocks_briefly(void* arg) {
+    (void)arg;
+    usleep(300);
+}
+
+static void calls_c(void* arg) {
+    (void)arg;
+    for (int i = 0; i < 3; i++) CHECK_OK(gort_cgocall(blocks_briefly, NULL));
+    CHECK_OK(gort_waitgroup_done(wg));
+}
+
+static void sessions(const char* path) {
+    enum { kSessions = 30, kCallers = 16 };
+    char name[4096];
+    wg = gort_waitgroup_make();
+    for (int s = 0; s < kSessions; s++) {
+        if (s < kSessions - 1) {
+            snprintf(name, sizeof name, "%s.%d", path, s);
+        } else {
+            snprintf(name, sizeof name, "%s", path);
+        }
+        CHECK_OK(gort_trace_start(name));
+        CHECK_OK(gort_waitgroup_add(wg, kCallers));
+        for (int i = 0; i < kCallers; i++) CHECK_OK(gort_go(calls_c, NULL));
+        CHECK_OK(gort_waitgroup_wait(wg));
+        CHECK_OK(gort_trace_stop());
+    }
+    CHECK_OK(gort_waitgroup_release(wg));
+    printf("sessions %d\n", kSessions);
+}
+
 static void badinput(const char* path) {
     CHECK_EQ(gort_trace_start(path), GORT_ENOTINIT);
     CHECK_EQ(gort_trace_stop(), GORT_ENOTINIT);
@@ -245,6 +282,12 @@ int main(int argc, char** argv) {
     if (strcmp(sc, "config") == 0) {
         init_runtime(2, path);
         pingpong(1000, 1);
+        CHECK_OK(gort_shutdown(-1));
+        return check_failures != 0;
+    }
+    if (strcmp(sc, "sessions") == 0) {
+        init_runtime(2, NULL);
+        sessions(path);
         CHECK_OK(gort_shutdown(-1));
         return check_failures != 0;
     }

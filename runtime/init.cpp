@@ -186,11 +186,15 @@ int callEnter(CallGate* g) {
     // C's inside a callback (which holds the gate). Between callbacks an
     // extra M's goroutine is not the thread's to look at: shutdown may be
     // freeing it (the M stays, see extram.cpp).
+    // C code a goroutine called on this thread (a callback from it) holds
+    // the runtime up the same way: that goroutine cannot finish before the
+    // call returns.
     if (GORT_LIKELY(m != nullptr) &&
         (!m->isExtra || m->cbdepth.load(std::memory_order_relaxed) > 0)) {
         G* gp = m->curg;
         if (gp != nullptr &&
-            (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking) &&
+            (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking ||
+             m->incgo) &&
             gate.open.load(std::memory_order_relaxed)) {
             g->counted = false;  // a goroutine holds the runtime up itself
             return kOK;

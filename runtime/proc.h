@@ -225,6 +225,8 @@ int32_t procresize(int32_t nprocs, bool wake);
 // the limit: the configured maximum, or kMaxProcs); unlendp retires n again.
 int32_t lendp(int32_t n);
 void unlendp(int32_t n);
+// lendCap is how many Ps may be lent at GOMAXPROCS maxprocs.
+int32_t lendCap(int32_t maxprocs);
 // retireIfBeyondMaxprocs: the M owns p and p is now beyond the live set:
 // retire it. Returns true if p was retired (the M then has no P, and is
 // still spinning if it was).

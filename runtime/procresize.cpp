@@ -125,14 +125,17 @@ int32_t procresize(int32_t nprocs, bool wake) {
     return old;
 }
 
+int32_t lendCap(int32_t maxprocs) {
+    return sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
+}
+
 int32_t lendp(int32_t n) {
     {
         LockGuard g(sched.lock);
         if (sched.stopping.load(std::memory_order_relaxed)) return 0;
         int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
         int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
-        int32_t cap = sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
-        n = std::min({n, cap - nlent, kMaxProcs - maxprocs - nlent});
+        n = std::min({n, lendCap(maxprocs) - nlent, kMaxProcs - maxprocs - nlent});
         if (n <= 0) return 0;
         setprocsLocked(maxprocs, nlent + n);
         // Under the lock with nlent: readStats's snapshot of the three agrees.

@@ -173,21 +173,20 @@ int32_t queuedGs() {
     return int32_t(std::min<int64_t>(n, INT32_MAX));
 }
 
+// lendRoom: lendp could lend another P now (read without the lock: a hint).
+bool lendRoom() {
+    if (sched.maxLent < 0) return false;
+    int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
+    int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
+    return nlent < lendCap(maxprocs) && maxprocs + nlent < kMaxProcs;
+}
+
 // lendFor lends the Ps a newly blocked stall gets: one, or, when other Ps
 // were blocked too at the last look, as many as there were (at most one per
 // queued goroutine). Goroutines that block one after another (a hundred
 // blocking ctypes calls) are then compensated in a doubling number of Ps per
 // look, not one per look, while one goroutine blocking with computing work
 // behind it still gets one P.
-// lendRoom: lendp could lend another P now (read without the lock: a hint).
-bool lendRoom() {
-    if (sched.maxLent < 0) return false;
-    int32_t maxprocs = sched.gomaxprocs.load(std::memory_order_relaxed);
-    int32_t nlent = sched.nlent.load(std::memory_order_relaxed);
-    int32_t cap = sched.maxLent != 0 ? sched.maxLent : std::max(maxprocs, kDefaultMaxLent);
-    return nlent < cap && maxprocs + nlent < kMaxProcs;
-}
-
 void lendFor(StallWatch& w) {
     if (w.lent > 0 || sched.maxLent < 0) return;
     int32_t want = std::max(1, std::min(blockedPs, queuedGs()));

@@ -74,10 +74,10 @@ struct TraceBuf {
     uint64_t lost = 0;  // events dropped since the last one recorded
     int64_t lostSince = 0;
     uint64_t flowSeq = 0;
-    int64_t lastCounter = 0;  // when its P's run queue was last sampled
-    uint32_t index = 0;       // in the session (flow ids)
-    uint32_t freeGen = 0;     // the session that gave it up
-    bool inSession = false;
+    int64_t lastCounter = 0;      // when its P's run queue was last sampled
+    uint32_t index = 0;           // in the session (flow ids)
+    uint32_t freeGen = 0;         // the session that gave it up
+    bool inSession = false;       // claimed by a session: set and cleared under tr.lock
     TraceBuf* next = nullptr;     // the session's buffers
     TraceBuf* allNext = nullptr;  // every buffer
 };

@@ -14,8 +14,8 @@
  * The pair runs until every probe has run, or gives up after kGiveUp round
  * trips (then the probes left are counted as starved).
  * A wait counts from the moment the goroutine is runnable: for what the
- * plain thread spawns or wakes, from when gort_go or gort_chan_send has
- * returned (the thread itself may be descheduled for a long while on a
+ * plain thread spawns or wakes, from when gort_go or gort_chan_try_send
+ * has returned (the thread itself may be descheduled for a long while on a
  * loaded machine between reading the count and queueing the goroutine;
  * that is no unfairness of the scheduler's). */
 #include "stress.h"
@@ -45,10 +45,16 @@ static void note(Tally* t, long long waited) {
  * how many have run; the thread notes the wait (one at a time). */
 static atomic_llong thread_ran_at, thread_ran;
 
+/* ran_for_thread: what the plain thread queued runs now (the store of the
+ * round trip comes before the count the thread waits for). */
+static void ran_for_thread(void) {
+    atomic_store(&thread_ran_at, atomic_load(&trips));
+    atomic_fetch_add(&thread_ran, 1);
+}
+
 static void probe(void* arg) {
     if ((intptr_t)arg & 1) {
-        atomic_store(&thread_ran_at, atomic_load(&trips));
-        atomic_fetch_add(&thread_ran, 1);
+        ran_for_thread();
     } else {
         note(&t_local, atomic_load(&trips) - ((long long)(intptr_t)arg >> 1));
     }
@@ -120,12 +126,11 @@ static gort_chan* wake[kWoken];
 static void woken(void* arg) {
     gort_chan* ch = wake[(intptr_t)arg];
     for (;;) {
-        long long at;
+        long long token;
         int ok;
-        CHECK_OK(gort_chan_recv(ch, &at, &ok));
+        CHECK_OK(gort_chan_recv(ch, &token, &ok));
         if (!ok) break;
-        atomic_store(&thread_ran_at, atomic_load(&trips));
-        atomic_fetch_add(&thread_ran, 1);
+        ran_for_thread();
     }
     CHECK_OK(gort_waitgroup_done(wg));
 }
@@ -195,8 +200,8 @@ static void run_pair(int with_select) {
         /* try_send: the wake-up itself, not a blocking send, which from a
          * plain thread runs as a callback on the P and readies the
          * goroutine there. */
-        long long at = atomic_load(&trips);
-        CHECK_OK(gort_chan_try_send(wake[i % kWoken], &at));
+        long long token = i;
+        CHECK_OK(gort_chan_try_send(wake[i % kWoken], &token));
         starved |= !thread_waited(&t_woken, atomic_load(&trips));
     }
     starved |= !wait_for(&t_local.ran, local_probes);

@@ -454,6 +454,15 @@ void callInC(void* p) {
     ffi_call(const_cast<ffi_cif*>(&a->sig->cif), a->fn, a->ret, a->args);
 }
 
+// callWordsInC is callInC for cgocallWords: the four words are a CallArgs'
+// fields, in order.
+void callWordsInC(void* p) {
+    auto* w = static_cast<void**>(p);
+    auto* sig = static_cast<const FfiSig*>(w[0]);
+    ffi_call(const_cast<ffi_cif*>(&sig->cif), reinterpret_cast<void (*)()>(w[1]), w[2],
+             static_cast<void**>(w[3]));
+}
+
 // badCall reports what is wrong with a call (sig null: no signature).
 GORT_NOINLINE int badCall(const FfiSig* sig, void (*fn)(), const void* ret, void** args,
                           const char* who) {
@@ -502,6 +511,12 @@ GORT_NOINLINE int callCopyingArgs(CallArgs* a) {
 }  // namespace
 
 int ffiCall(const FfiSig* sig, void (*fn)(), void* ret, void** args, const char* who) {
+    // The common call, in one frame with the switch to C (a tail call: see
+    // cgocallWords). The rest pass the call gate before anything is checked.
+    if (GORT_LIKELY(callOK(sig, fn, ret, args) && !sig->structArgs)) {
+        return cgocallWords(callWordsInC, const_cast<FfiSig*>(sig), reinterpret_cast<void*>(fn),
+                            ret, args);
+    }
     CallGate gate;
     int rc = callEnter(&gate);
     if (GORT_UNLIKELY(rc != kOK)) return rc;

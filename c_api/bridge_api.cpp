@@ -15,10 +15,7 @@ extern std::atomic<gort_thread_start_fn> userThreadStart;
 extern "C" {
 
 GORT_API int gort_cgocall(gort_fn fn, void* arg) {
-    if (fn == nullptr) return GORT_EINVAL;
-    capi::Call call;
-    if (!call) return call.status();
-    return gort::cgocall(fn, arg);
+    return gort::cgocallEntry(fn, arg);  // a tail call: see cgo.h
 }
 
 GORT_API int gort_blocking_begin(void) {

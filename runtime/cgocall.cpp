@@ -189,11 +189,10 @@ GORT_ALWAYS_INLINE void ensureTemplateThread() {
     }
 }
 
-}  // namespace
-
-int cgocall(void (*fn)(void*), void* arg) {
-    if (fn == nullptr) return kEINVAL;
-    M* m = validm();
+// cgocallOn is cgocall's body, inlined into both entry points so that the
+// switch to C sits in the frame the caller returns through (see
+// cgocallEntry).
+GORT_ALWAYS_INLINE int cgocallOn(M* m, void (*fn)(void*), void* arg) {
     G* gp = m != nullptr ? m->curg : nullptr;
     if (gp == nullptr || m->incgo || gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) {
         // Not goroutine code (a plain thread, or C code already in a call):
@@ -228,6 +227,40 @@ int cgocall(void (*fn)(void*), void* arg) {
     exitsyscall(m);  // may resume on another M
     errno = gp->cgoErrno;
     return kOK;
+}
+
+}  // namespace
+
+int cgocall(void (*fn)(void*), void* arg) {
+    if (fn == nullptr) return kEINVAL;
+    return cgocallOn(validmAtEntry(), fn, arg);
+}
+
+namespace {
+
+// gatedCgocall is cgocall behind the call gate, with its fast path (a
+// goroutine's call passes uncounted) inline.
+GORT_ALWAYS_INLINE int gatedCgocall(void (*fn)(void*), void* arg) {
+    CallGate g;
+    if (GORT_UNLIKELY(!admitsUncounted(getmAtEntry()))) {
+        if (int rc = callEnter(&g); rc != kOK) return rc;
+    }
+    int rc = cgocallOn(validmAtEntry(), fn, arg);
+    callExit(g);
+    return rc;
+}
+
+}  // namespace
+
+int cgocallEntry(void (*fn)(void*), void* arg) {
+    if (fn == nullptr) return kEINVAL;
+    return gatedCgocall(fn, arg);
+}
+
+int cgocallWords(void (*fn)(void*), void* w0, void* w1, void* w2, void* w3) {
+    if (fn == nullptr) return kEINVAL;
+    void* words[4] = {w0, w1, w2, w3};
+    return gatedCgocall(fn, words);
 }
 
 int blockingBegin() {

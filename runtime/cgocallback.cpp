@@ -12,7 +12,8 @@
 //   3. the callback function runs right here, on the thread's own stack, as
 //      gp (m->curg, Grunning): no context switch when it does not block.
 // For when it does block, g0 and gp swap places for the duration: g0 gets a
-// fresh context on the M's scheduler stack (schedStack, made with the M),
+// fresh context on the M's scheduler stack (schedStack, made with the M;
+// the context is kept for the next callback while none blocks),
 // which runs the scheduler loop of a locked M (stoplockedm, then execute gp
 // again). So the scheduler never runs over the C frames nor over what is
 // left of gp's own stack, and while the callback waits this thread hands
@@ -49,6 +50,7 @@ constexpr size_t kSchedStackSize = 64 * 1024;
 [[noreturn]] void nestedSchedule(transfer_t t) {
     ctxEntered();
     M* m = static_cast<M*>(t.data);
+    m->schedFresh = nullptr;  // entered: the next callback makes another
     finishSwitch(m, t.fctx);
     schedule(m);
     fatal("cgocallback: nested scheduler returned");
@@ -78,6 +80,7 @@ void mfreeSchedStack(M* m) {
     if (!m->schedStack) return;
     stackfree(m->schedStack);
     m->schedStack = Stack{};
+    m->schedFresh = nullptr;
     ctxDestroy(&m->schedctx);
 }
 
@@ -105,7 +108,10 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         gp->ctx.asanFakeStack = nullptr;
         // ...and g0, should gp block, on the scheduler stack.
         g0->ctx = m->schedctx;
-        g0->ctx.fctx = ctxMakeAt(reinterpret_cast<void*>(m->schedStack.hi), nestedSchedule);
+        if (m->schedFresh == nullptr) {
+            m->schedFresh = ctxMakeAt(reinterpret_cast<void*>(m->schedStack.hi), nestedSchedule);
+        }
+        g0->ctx.fctx = m->schedFresh;
         gp->onNativeStack = true;
     }
     m->incgo = false;

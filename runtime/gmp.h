@@ -192,6 +192,9 @@ struct M {
     // (cgocallback.cpp): made with the M, so no callback allocates one.
     Stack schedStack;
     Context schedctx;
+    // A scheduler context made on schedStack and not yet entered: a
+    // callback that never blocks leaves it for the next one.
+    fcontext_t schedFresh = nullptr;
 
     // Switch bookkeeping: the G that switched away from this M's thread and
     // what to do with it once its context is saved (Go's mcall function).

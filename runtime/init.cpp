@@ -27,17 +27,11 @@
 
 namespace gort {
 
+constinit CallGateState callGate;
+
 namespace {
 
 Mutex initLock;  // serialises init and shutdown
-
-// The call gate (runtime.h). It outlives every runtime: a thread may be
-// inside callEnter while the scheduler state is reset.
-struct Gate {
-    std::atomic<bool> open{false};
-    std::atomic<int64_t> inside{0};  // counted calls in progress
-};
-constinit Gate gate;
 
 // The asymmetric gate. Most counted calls come from C threads bound to an
 // extra M between callbacks (a legacy pool calling gort.h, a C thread
@@ -71,7 +65,7 @@ bool enterHeld(M* m, CallGate* g, int* rc) {
     uint32_t n = m->gateHeld.load(std::memory_order_relaxed);
     m->gateHeld.store(n + 1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // closeGate's membarrier fences it
-    bool open = gate.open.load(std::memory_order_acquire);
+    bool open = callGate.open.load(std::memory_order_acquire);
     if (!open || m->gen != runtimeGen.load(std::memory_order_acquire)) {
         m->gateHeld.store(n, std::memory_order_release);
         if (open) return false;  // an M of an earlier runtime: validm revives it
@@ -93,10 +87,10 @@ std::atomic<bool> forked{false};
 std::atomic<bool> atforkInstalled{false};
 
 void atforkChild() {
-    if (gate.open.load(std::memory_order_relaxed) ||
+    if (callGate.open.load(std::memory_order_relaxed) ||
         sched.running.load(std::memory_order_relaxed)) {
         forked.store(true, std::memory_order_relaxed);
-        gate.open.store(false, std::memory_order_relaxed);
+        callGate.open.store(false, std::memory_order_relaxed);
     }
     setm(nullptr);  // the forking thread's M does not exist here
 }
@@ -154,11 +148,11 @@ void waitThreadsGone() {
 // closeGate turns new calls away and waits, until deadline, for the ones
 // inside to leave. False (the gate reopened) if they did not.
 bool closeGate(int64_t deadline) {
-    gate.open.store(false, std::memory_order_seq_cst);
+    callGate.open.store(false, std::memory_order_seq_cst);
     if (asymmetricGate.load(std::memory_order_relaxed)) processFence();
-    while (gate.inside.load(std::memory_order_seq_cst) != 0 || heldByAnyM()) {
+    while (callGate.inside.load(std::memory_order_seq_cst) != 0 || heldByAnyM()) {
         if (deadline >= 0 && nanotime() >= deadline) {
-            gate.open.store(true, std::memory_order_seq_cst);
+            callGate.open.store(true, std::memory_order_seq_cst);
             return false;
         }
         usleep(50);
@@ -182,23 +176,9 @@ bool forkedChild() {
 
 int callEnter(CallGate* g) {
     M* m = getmAtEntry();
-    // The fast path is for goroutine code: a runtime thread, or a thread of
-    // C's inside a callback (which holds the gate). Between callbacks an
-    // extra M's goroutine is not the thread's to look at: shutdown may be
-    // freeing it (the M stays, see extram.cpp).
-    // C code a goroutine called on this thread (a callback from it) holds
-    // the runtime up the same way: that goroutine cannot finish before the
-    // call returns.
-    if (GORT_LIKELY(m != nullptr) &&
-        (!m->isExtra || m->cbdepth.load(std::memory_order_relaxed) > 0)) {
-        G* gp = m->curg;
-        if (gp != nullptr &&
-            (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking ||
-             m->incgo) &&
-            gate.open.load(std::memory_order_relaxed)) {
-            g->counted = false;  // a goroutine holds the runtime up itself
-            return kOK;
-        }
+    if (GORT_LIKELY(admitsUncounted(m))) {
+        g->counted = false;  // a goroutine holds the runtime up itself
+        return kOK;
     }
     if (GORT_UNLIKELY(forked.load(std::memory_order_relaxed))) return kENOTSUP;
     if (m != nullptr && m->isExtra && !g->inGate &&
@@ -206,9 +186,9 @@ int callEnter(CallGate* g) {
         int rc;
         if (enterHeld(m, g, &rc)) return rc;
     }
-    gate.inside.fetch_add(1, std::memory_order_seq_cst);
-    if (!gate.open.load(std::memory_order_seq_cst)) {
-        gate.inside.fetch_sub(1, std::memory_order_seq_cst);
+    callGate.inside.fetch_add(1, std::memory_order_seq_cst);
+    if (!callGate.open.load(std::memory_order_seq_cst)) {
+        callGate.inside.fetch_sub(1, std::memory_order_seq_cst);
         return kENOTINIT;
     }
     g->counted = true;
@@ -221,7 +201,7 @@ void callExitCounted(const CallGate& g) {
                           std::memory_order_release);
         return;
     }
-    gate.inside.fetch_sub(1, std::memory_order_seq_cst);
+    callGate.inside.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 int init(const Config& c) {
@@ -237,6 +217,7 @@ int init(const Config& c) {
     afterTeardown = c.afterTeardown;
     stats().reset();
     observeInit(c);
+    mainTid = getpid();
     runtimeGen.fetch_add(1, std::memory_order_acq_rel);
     pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
     iscgo = c.cgo;
@@ -258,7 +239,7 @@ int init(const Config& c) {
         teardown();
         return kETHREAD;
     }
-    gate.open.store(true, std::memory_order_seq_cst);  // last: calls are admitted
+    callGate.open.store(true, std::memory_order_seq_cst);  // last: calls are admitted
     return kOK;
 }
 
@@ -278,7 +259,7 @@ int shutdown(int64_t timeoutNs) {
         // it too (with the gate open again).
         if (!closeGate(deadline)) return kEBUSY;
         if (numGoroutine() == 0) break;
-        gate.open.store(true, std::memory_order_seq_cst);
+        callGate.open.store(true, std::memory_order_seq_cst);
     }
     if (beforeTeardown != nullptr) beforeTeardown();
     teardown();
@@ -312,7 +293,7 @@ void teardown() {
 }  // namespace
 
 bool initialized() {
-    return gate.open.load(std::memory_order_acquire);
+    return callGate.open.load(std::memory_order_acquire);
 }
 
 int go(void (*fn)(void*), void* arg, const GoOptions& opts, int64_t* goidOut) {

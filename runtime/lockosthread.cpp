@@ -103,26 +103,14 @@ void hostEvicted(M* m, G* prev) {
 
 }  // namespace
 
-// mayHost: m's thread is the process's main thread (the C main thread or
-// gort_run_main's), waiting in a callback and not locked by its goroutine.
-// Other C threads do not host: they may call in from a signal handler (or
-// a C library's pool thread may be short of stack), where running other
-// goroutines is not safe (ASan saw wild jumps in stress.signals).
-bool mayHost(M* m) {
-    static const pid_t mainTid = getpid();  // (a forked child calls nothing: ENOTSUP)
-    return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0 &&
-           __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid;
-}
-
-void hostSet(M* m) {
-    bool host = mayHost(m);
-    // Only this M writes its flag, so storing the value it already has
-    // changes nothing another thread could see: a thread that never hosts
-    // pays no fence for it on every callback.
-    if (host || m->hosting.load(std::memory_order_relaxed)) {
-        m->hosting.store(host, std::memory_order_seq_cst);
-    }
-}
+// mayHost (proc.h): m's thread is the process's main thread (the C main
+// thread or gort_run_main's), waiting in a callback and not locked by its
+// goroutine. Other C threads do not host: they may call in from a signal
+// handler (or a C library's pool thread may be short of stack), where
+// running other goroutines is not safe (ASan saw wild jumps in
+// stress.signals). A forked child calls nothing (ENOTSUP), so the pid init
+// saw stays right.
+pid_t mainTid = 0;
 
 M* unhost(G* gp) {
     gp->noHost = true;

@@ -150,13 +150,27 @@ void startlockedm(M* m, G* gp);
 // hostRunnable finds the next G for a host on its P and the global queue
 // (null: stop, stoplockedm); unhost moves a hosted gp (running on an M
 // whose locked G is another) to an M that hosts nothing, returning that M.
-bool mayHost(M* m);
+// mainTid is the process's main thread (its thread id is the pid), set by
+// init.
+extern pid_t mainTid;
+inline bool mayHost(const M* m) {
+    return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0 &&
+           __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid;
+}
 // hostable: a host may run gp (it is not moving off hosts and has no switch
 // hooks, see lockosthread.cpp).
 inline bool hostable(const G* gp) {
     return !gp->noHost && gp->onPark == nullptr && gp->onResume == nullptr;
 }
-void hostSet(M* m);
+inline void hostSet(M* m) {
+    bool host = mayHost(m);
+    // Only this M writes its flag, so storing the value it already has
+    // changes nothing another thread could see: a thread that never hosts
+    // pays no fence for it on every callback.
+    if (host || m->hosting.load(std::memory_order_relaxed)) {
+        m->hosting.store(host, std::memory_order_seq_cst);
+    }
+}
 G* hostRunnable(M* m, bool* inheritTime);
 M* unhost(G* gp);
 
@@ -185,6 +199,44 @@ void extramFreeAll();
 void extramReplenish();
 // runtimeGen counts inits: Ms record the generation they belong to.
 extern std::atomic<uint64_t> runtimeGen;
+
+// ---- the call gate (init.cpp; the protocol is in runtime.h) ---------------
+
+struct CallGateState {
+    std::atomic<bool> open{false};
+    std::atomic<int64_t> inside{0};  // counted calls in progress
+};
+// It outlives every runtime: a thread may be inside callEnter while the
+// scheduler state is reset.
+extern constinit CallGateState callGate;
+
+// admitsUncounted is callEnter's fast path, inline for the hottest entries:
+// goroutine code holds the runtime up itself, so its calls pass uncounted.
+// That is a runtime thread, or a thread of C's inside a callback (which
+// holds the gate): between callbacks an extra M's goroutine is not the
+// thread's to look at (shutdown may be freeing it; the M stays, see
+// extram.cpp). C code a goroutine called on this thread (a callback from
+// it) holds the runtime up the same way: that goroutine cannot finish
+// before the call returns.
+GORT_ALWAYS_INLINE bool admitsUncounted(const M* m) {
+    if (GORT_UNLIKELY(m == nullptr) ||
+        (m->isExtra && m->cbdepth.load(std::memory_order_relaxed) == 0)) {
+        return false;
+    }
+    const G* gp = m->curg;
+    return gp != nullptr &&
+           (gp->atomicstatus.load(std::memory_order_relaxed) == Grunning || gp->inBlocking ||
+            m->incgo) &&
+           callGate.open.load(std::memory_order_relaxed);
+}
+
+// validmAtEntry is validm with its common case (no M, or one of this
+// runtime) inline.
+GORT_ALWAYS_INLINE M* validmAtEntry() {
+    M* m = getmAtEntry();
+    if (m == nullptr || m->gen == runtimeGen.load(std::memory_order_acquire)) return m;
+    return validm();
+}
 
 // ---- timers (timers.cpp) --------------------------------------------------
 

@@ -15,6 +15,17 @@ namespace gort {
 // already inside a cgocall) fn is simply called. A C++ exception escaping
 // fn is fatal. kOK, or kEINVAL for a null fn.
 int cgocall(void (*fn)(void*), void* arg);
+// cgocallEntry is gort_cgocall: the call gate (runtime.h), then cgocall, in
+// one frame, so that the C ABI function can tail-call it. Every return
+// after a context switch is mispredicted (the jump leaves the CPU's return
+// stack one entry off), so each call level between the switch and the
+// caller's loop costs one (a third of W4's cost once).
+int cgocallEntry(void (*fn)(void*), void* arg);
+// cgocallWords is cgocallEntry for a call whose argument is four words: fn
+// gets a pointer to a copy of them in this function's frame, so that a
+// caller with its arguments in registers can tail-call it (the ffi's
+// gort_ffi_call does).
+int cgocallWords(void (*fn)(void*), void* w0, void* w1, void* w2, void* w3);
 
 // callback runs fn(arg) as goroutine code and returns when fn returns; fn
 // may block, spawn goroutines and use every primitive, and the calling

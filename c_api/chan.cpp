@@ -49,6 +49,53 @@ int recvNow(Chan* c, void* out, int* ok) {
     return rc == kEAGAIN ? rc : recvResult(rc, got, ok);
 }
 
+// sendTimeout and recvTimeout are the general paths of gort_chan_send_timeout
+// and gort_chan_recv_timeout: every caller but a goroutine waiting forever
+// on a valid channel (and that one when opBeginCall fails: then it is not
+// goroutine code holding a P, or the runtime is not running).
+GORT_NOINLINE int sendTimeout(gort_chan* ch, const void* elem, int64_t timeout_ns) {
+    capi::Call call;
+    if (!call) return call.status();
+    if (Unref r; r) {
+        int rc = sendNow(r.find<Chan>(ch, Kind::chan), elem);
+        if (rc != kEAGAIN) return rc;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
+    Ref<Chan> c(ch, Kind::chan);
+    if (!c || (elem == nullptr && chanelemsize(c.get()) > 0)) return GORT_EINVAL;
+    if (timeout_ns == 0) {
+        int rc = chansend(c.get(), elem, false);
+        return rc == kEAGAIN ? GORT_ETIMEDOUT : rc;
+    }
+    if (timeout_ns < 0) return capi::inGoroutine([&] { return chansend(c.get(), elem, true); });
+    int64_t deadline = capi::timeoutDeadline(timeout_ns);
+    return capi::inGoroutine([&] { return chansendUntil(c.get(), elem, deadline); });
+}
+
+GORT_NOINLINE int recvTimeout(gort_chan* ch, void* out, int* ok, int64_t timeout_ns) {
+    capi::Call call;
+    if (!call) return call.status();
+    if (Unref r; r) {
+        int rc = recvNow(r.find<Chan>(ch, Kind::chan), out, ok);
+        if (rc != kEAGAIN) return rc;
+        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    }
+    Ref<Chan> c(ch, Kind::chan);
+    if (!c) return GORT_EINVAL;
+    bool got = false;
+    int rc;
+    if (timeout_ns == 0) {
+        rc = chanrecv(c.get(), out, false, &got);
+        if (rc == kEAGAIN) rc = GORT_ETIMEDOUT;
+    } else if (timeout_ns < 0) {
+        rc = capi::inGoroutine([&] { return chanrecv(c.get(), out, true, &got); });
+    } else {
+        int64_t deadline = capi::timeoutDeadline(timeout_ns);
+        rc = capi::inGoroutine([&] { return chanrecvUntil(c.get(), out, deadline, &got); });
+    }
+    return recvResult(rc, got, ok);
+}
+
 }  // namespace
 
 extern "C" {
@@ -86,29 +133,6 @@ GORT_API int gort_chan_send(gort_chan* ch, const void* elem) {
     return gort_chan_send_timeout(ch, elem, -1);
 }
 
-GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t timeout_ns) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (Unref r; r) {
-        Chan* c = r.find<Chan>(ch, Kind::chan);
-        if (timeout_ns < 0 && c != nullptr && (elem != nullptr || chanelemsize(c) == 0)) {
-            return chansend(c, elem, true, r.word());  // leaves the region before it parks
-        }
-        int rc = sendNow(c, elem);
-        if (rc != kEAGAIN) return rc;
-        if (timeout_ns == 0) return GORT_ETIMEDOUT;
-    }
-    Ref<Chan> c(ch, Kind::chan);
-    if (!c || (elem == nullptr && chanelemsize(c.get()) > 0)) return GORT_EINVAL;
-    if (timeout_ns == 0) {
-        int rc = chansend(c.get(), elem, false);
-        return rc == kEAGAIN ? GORT_ETIMEDOUT : rc;
-    }
-    if (timeout_ns < 0) return capi::inGoroutine([&] { return chansend(c.get(), elem, true); });
-    int64_t deadline = capi::timeoutDeadline(timeout_ns);
-    return capi::inGoroutine([&] { return chansendUntil(c.get(), elem, deadline); });
-}
-
 GORT_API int gort_chan_try_send(gort_chan* ch, const void* elem) {
     capi::Call call;
     if (!call) return call.status();
@@ -121,34 +145,31 @@ GORT_API int gort_chan_recv(gort_chan* ch, void* out, int* ok) {
     return gort_chan_recv_timeout(ch, out, ok, -1);
 }
 
-GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t timeout_ns) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (Unref r; r) {
-        Chan* c = r.find<Chan>(ch, Kind::chan);
-        if (timeout_ns < 0 && c != nullptr) {
-            bool got = false;
-            int rc = chanrecv(c, out, true, &got, r.word());  // leaves the region before it parks
-            return recvResult(rc, got, ok);
+// The common case, a goroutine that waits as long as it takes, gets an op
+// region and tail-calls the runtime (chansendInRegion: a wait's switch in
+// the frame it returns from).
+GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t timeout_ns) {
+    if (timeout_ns < 0) {
+        if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
+            auto* c = static_cast<Chan*>(capi::handlePeek(ch, Kind::chan));
+            if (GORT_LIKELY(c != nullptr && (elem != nullptr || chanelemsize(c) == 0))) {
+                return chansendInRegion(c, elem, w);
+            }
+            opEnd(w);
         }
-        int rc = recvNow(c, out, ok);
-        if (rc != kEAGAIN) return rc;
-        if (timeout_ns == 0) return GORT_ETIMEDOUT;
     }
-    Ref<Chan> c(ch, Kind::chan);
-    if (!c) return GORT_EINVAL;
-    bool got = false;
-    int rc;
-    if (timeout_ns == 0) {
-        rc = chanrecv(c.get(), out, false, &got);
-        if (rc == kEAGAIN) rc = GORT_ETIMEDOUT;
-    } else if (timeout_ns < 0) {
-        rc = capi::inGoroutine([&] { return chanrecv(c.get(), out, true, &got); });
-    } else {
-        int64_t deadline = capi::timeoutDeadline(timeout_ns);
-        rc = capi::inGoroutine([&] { return chanrecvUntil(c.get(), out, deadline, &got); });
+    return sendTimeout(ch, elem, timeout_ns);
+}
+
+GORT_API int gort_chan_recv_timeout(gort_chan* ch, void* out, int* ok, int64_t timeout_ns) {
+    if (timeout_ns < 0) {
+        if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
+            auto* c = static_cast<Chan*>(capi::handlePeek(ch, Kind::chan));
+            if (GORT_LIKELY(c != nullptr)) return chanrecvInRegion(c, out, ok, w);
+            opEnd(w);
+        }
     }
-    return recvResult(rc, got, ok);
+    return recvTimeout(ch, out, ok, timeout_ns);
 }
 
 GORT_API int gort_chan_try_recv(gort_chan* ch, void* out, int* ok) {

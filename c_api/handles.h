@@ -99,9 +99,9 @@ class Ref {
 
 // Unref is an op region for its scope (runtime/opregion.h): inside it, find
 // looks a handle up without counting a reference. The scope must neither
-// park nor switch (no blocking operation, no hook), except through an
-// operation given word() that closes the region first. False where a
-// region cannot open (not goroutine code holding a P): use Ref.
+// park nor switch (no blocking operation, no hook; chansendInRegion in
+// runtime/chan.h is how a wait takes a region over). False where a region
+// cannot open (not goroutine code holding a P): use Ref.
 class Unref {
   public:
     Unref() : word_(opBegin()) {}
@@ -115,9 +115,6 @@ class Unref {
     T* find(const void* h, Kind k) const {
         return static_cast<T*>(handlePeek(h, k));
     }
-    // word is for an operation that closes the region itself before it
-    // parks (chansend/chanrecv in runtime/chan.h: it nulls the word then).
-    std::atomic<uint32_t>** word() { return &word_; }
 
   private:
     std::atomic<uint32_t>* word_;

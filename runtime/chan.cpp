@@ -52,7 +52,7 @@ constexpr size_t kHeaderSize = (sizeof(Chan) + kChanAlign - 1) & ~(kChanAlign - 
 std::atomic<int64_t> nchans{0};
 
 // leaveRegion closes the caller's op region once its sudog is queued (see
-// chansend in chan.h): from here the queue keeps the channel alive.
+// chansendInRegion in chan.h): from here the queue keeps the channel alive.
 inline void leaveRegion(std::atomic<uint32_t>** region) {
     if (region != nullptr && *region != nullptr) {
         opEnd(*region);
@@ -186,7 +186,11 @@ int chanrelease(Chan* c) {
 
 // ---- send ---------------------------------------------------------------------------------
 
-int chansend(Chan* c, const void* ep, bool block, std::atomic<uint32_t>** region) {
+namespace {
+
+// sendOn and recvOn are chansend's and chanrecv's bodies, inlined into
+// each entry so that a wait's switch is in the entry's own frame.
+GORT_ALWAYS_INLINE int sendOn(Chan* c, const void* ep, bool block, std::atomic<uint32_t>** region) {
     if (c == nullptr || (ep == nullptr && c->elemsize > 0)) return kEINVAL;
     if (!block && c->closed.load(std::memory_order_seq_cst) == 0 && chanFull(c)) return kEAGAIN;
     G* gp = getg();
@@ -219,9 +223,24 @@ int chansend(Chan* c, const void* ep, bool block, std::atomic<uint32_t>** region
     return s.success ? kOK : kECLOSED;
 }
 
+}  // namespace
+
+int chansend(Chan* c, const void* ep, bool block) {
+    return sendOn(c, ep, block, nullptr);
+}
+
+int chansendInRegion(Chan* c, const void* ep, std::atomic<uint32_t>* region) {
+    int rc = sendOn(c, ep, true, &region);
+    leaveRegion(&region);
+    return rc;
+}
+
 // ---- receive ---------------------------------------------------------------------------
 
-int chanrecv(Chan* c, void* ep, bool block, bool* ok, std::atomic<uint32_t>** region) {
+namespace {
+
+GORT_ALWAYS_INLINE int recvOn(Chan* c, void* ep, bool block, bool* ok,
+                              std::atomic<uint32_t>** region) {
     if (ok != nullptr) *ok = false;
     if (c == nullptr) return kEINVAL;
     if (!block && chanEmpty(c)) {
@@ -267,6 +286,20 @@ int chanrecv(Chan* c, void* ep, bool block, bool* ok, std::atomic<uint32_t>** re
     parkSudog(&s, &c->lock, "chan receive");
     if (ok != nullptr) *ok = s.success;
     return kOK;
+}
+
+}  // namespace
+
+int chanrecv(Chan* c, void* ep, bool block, bool* ok) {
+    return recvOn(c, ep, block, ok, nullptr);
+}
+
+int chanrecvInRegion(Chan* c, void* ep, int* ok, std::atomic<uint32_t>* region) {
+    bool got = false;
+    int rc = recvOn(c, ep, true, &got, &region);
+    leaveRegion(&region);
+    if (ok != nullptr && rc == kOK) *ok = got ? 1 : 0;
+    return rc;
 }
 
 // ---- with a deadline ----------------------------------------------------------------

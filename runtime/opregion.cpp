@@ -47,6 +47,11 @@ std::atomic<uint32_t>* opBegin() {
     return &p->opWord;
 }
 
+std::atomic<uint32_t>* opBeginCall() {
+    if (!callGate.open.load(std::memory_order_relaxed)) return nullptr;
+    return opBegin();
+}
+
 bool opQuiesce() {
     if (!processFenceOn()) return true;  // no region ever opens
     P* own = regionP(getm());            // (the caller may have switched threads)

@@ -373,6 +373,18 @@ void gosched() {
 }
 
 int goschedEntry() {
+    // Goroutine code passes the gate uncounted (the common case: its M and
+    // G are read once, not again through getg).
+    M* m = getmAtEntry();
+    if (GORT_LIKELY(admitsUncounted(m))) {
+        G* gp = m->curg;
+        if (GORT_LIKELY(gp->atomicstatus.load(std::memory_order_relaxed) == Grunning)) {
+            yield(gp);
+        } else {
+            sched_yield();  // C code a goroutine called: no goroutine here
+        }
+        return kOK;
+    }
     CallGate g;
     if (int rc = callEnter(&g); rc != kOK) return rc;
     if (G* gp = getg()) {

@@ -42,19 +42,25 @@ int makechan(size_t elemSize, size_t cap, Chan** out);
 // chansend sends the elemSize bytes at elem. block: wait until a receiver
 // or buffer space takes it; otherwise kEAGAIN if it cannot complete now.
 // kECLOSED if the channel is (or, while waiting, becomes) closed.
-//
-// region: the caller found c inside an op region (runtime/opregion.h) and
-// holds no reference on it. A send that waits closes the region (and
-// nulls *region) once it is queued on c, which keeps c alive until it is
-// woken and never touched after, and before it parks; one that does not
-// wait leaves the region open.
-int chansend(Chan* c, const void* elem, bool block, std::atomic<uint32_t>** region = nullptr);
+int chansend(Chan* c, const void* elem, bool block);
 
 // chanrecv receives into elem (may be null: the value is dropped). *ok (if
 // ok is set) is true for a value sent, false when the channel is closed and
 // drained: then elem is zeroed and the result is kOK. Not blocking: kEAGAIN
-// when nothing is there. region: as for chansend.
-int chanrecv(Chan* c, void* elem, bool block, bool* ok, std::atomic<uint32_t>** region = nullptr);
+// when nothing is there.
+int chanrecv(Chan* c, void* elem, bool block, bool* ok);
+
+// chansendInRegion and chanrecvInRegion are the blocking forms for a caller
+// that found c inside the op region `region` (runtime/opregion.h) and holds
+// no reference on it. They always close the region: one that waits once it
+// is queued on c (which keeps c alive until it is woken and never touched
+// after) and before it parks, else before it returns. *ok (if set) is 1 or
+// 0 as chanrecv's, set on kOK.
+// They are what gort_chan_send/recv tail-call: the switch of a wait is in
+// their own frame, one mispredicted return less on every wake-up (see
+// cgocallEntry in runtime/cgo.h).
+int chansendInRegion(Chan* c, const void* elem, std::atomic<uint32_t>* region);
+int chanrecvInRegion(Chan* c, void* elem, int* ok, std::atomic<uint32_t>* region);
 
 // chansendUntil / chanrecvUntil are the blocking forms with a deadline
 // (nanotime): kETIMEDOUT if it passed first (nothing was sent or received).

@@ -33,6 +33,11 @@ namespace gort {
 // code holding a P, its P is inside a region already (a signal handler
 // interrupted one), or regions are off.
 std::atomic<uint32_t>* opBegin();
+// opBeginCall is opBegin for the entry of a C ABI call: null as well when
+// the call gate (runtime.h) is closed. Goroutine code holding a P is what
+// the gate admits uncounted, so a call that gets a region needs no gate
+// of its own (and nothing to release at its end: it can tail-call).
+std::atomic<uint32_t>* opBeginCall();
 
 // opEnd closes the region opBegin opened.
 inline void opEnd(std::atomic<uint32_t>* word) {

@@ -6,6 +6,7 @@
 #include "handles.h"
 #include "runtime/chan.h"
 #include "runtime/chantimer.h"
+#include "runtime/opregion.h"
 #include "runtime/select.h"
 
 using namespace gort;

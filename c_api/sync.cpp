@@ -1,10 +1,12 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h. What never waits (add,
 // done, the uncontended lock and unlock, a wait for a zero counter) runs in
-// an op region from goroutine code (handles.h: Unref); the rest holds a
-// reference.
+// an op region from goroutine code (handles.h: Unref; the mutex's lock and
+// unlock open theirs with opBeginCall, which stands for the call gate too);
+// the rest holds a reference.
 #include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
+#include "runtime/opregion.h"
 
 using namespace gort;
 using capi::Kind;
@@ -16,6 +18,29 @@ namespace {
 int addTo(WaitGroup* wg, int64_t delta) {
     if (wg == nullptr || delta > INT32_MAX || delta < INT32_MIN) return GORT_EINVAL;
     return wg->add(delta);  // wakes waiters, never waits
+}
+
+// lockSlow and unlockSlow are gort_mutex_lock_timeout's and
+// gort_mutex_unlock's general paths: a caller without a P (a plain thread,
+// C code a goroutine called), a lock to wait for, waiters to wake.
+GORT_NOINLINE int lockSlow(gort_mutex* h, int64_t timeout_ns) {
+    capi::Call call;
+    if (!call) return call.status();
+    Ref<GoMutex> mu(h, Kind::mutex);
+    if (!mu) return GORT_EINVAL;
+    if (mu->tryLock()) return GORT_OK;
+    if (timeout_ns == 0) return GORT_ETIMEDOUT;
+    int64_t deadline = capi::timeoutDeadline(timeout_ns);
+    return capi::inGoroutine([&] { return mu->lockUntil(deadline) ? int(kOK) : int(kETIMEDOUT); });
+}
+
+GORT_NOINLINE int unlockSlow(gort_mutex* h) {
+    capi::Call call;
+    if (!call) return call.status();
+    // Waiters to wake, or a hand-off to a starving one (which switches).
+    Ref<GoMutex> mu(h, Kind::mutex);
+    if (!mu) return GORT_EINVAL;
+    return mu->unlock();
 }
 
 }  // namespace
@@ -86,34 +111,28 @@ GORT_API int gort_mutex_lock(gort_mutex* h) {
 }
 
 GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (Unref r; r) {
-        auto* mu = r.find<GoMutex>(h, Kind::mutex);
+    // Goroutine code holding a P: the gate and the region in one look at
+    // the thread's M (opBeginCall), and nothing else when the lock is free.
+    if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
+        auto* mu = static_cast<GoMutex*>(capi::handlePeek(h, Kind::mutex));
+        bool locked = mu != nullptr && mu->tryLock();
+        opEnd(w);
         if (mu == nullptr) return GORT_EINVAL;
-        if (mu->tryLock()) return GORT_OK;
+        if (locked) return GORT_OK;
         if (timeout_ns == 0) return GORT_ETIMEDOUT;
     }
-    Ref<GoMutex> mu(h, Kind::mutex);
-    if (!mu) return GORT_EINVAL;
-    if (mu->tryLock()) return GORT_OK;
-    if (timeout_ns == 0) return GORT_ETIMEDOUT;
-    int64_t deadline = capi::timeoutDeadline(timeout_ns);
-    return capi::inGoroutine([&] { return mu->lockUntil(deadline) ? int(kOK) : int(kETIMEDOUT); });
+    return lockSlow(h, timeout_ns);
 }
 
 GORT_API int gort_mutex_unlock(gort_mutex* h) {
-    capi::Call call;
-    if (!call) return call.status();
-    if (Unref r; r) {
-        auto* mu = r.find<GoMutex>(h, Kind::mutex);
+    if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
+        auto* mu = static_cast<GoMutex*>(capi::handlePeek(h, Kind::mutex));
+        bool done = mu != nullptr && mu->tryUnlockFast();
+        opEnd(w);
         if (mu == nullptr) return GORT_EINVAL;
-        if (mu->tryUnlockFast()) return GORT_OK;
+        if (done) return GORT_OK;
     }
-    // Waiters to wake, or a hand-off to a starving one (which switches).
-    Ref<GoMutex> mu(h, Kind::mutex);
-    if (!mu) return GORT_EINVAL;
-    return mu->unlock();
+    return unlockSlow(h);
 }
 
 GORT_API int gort_mutex_retain(gort_mutex* h) {

@@ -175,7 +175,7 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
 int runOnThisThread(void (*fn)(void*), void* arg, const RunOpts& opts) {
     if (fn == nullptr) return kEINVAL;
     if (!sched.running.load(std::memory_order_acquire)) return kENOTINIT;
-    M* m = validm();
+    M* m = validmAtEntry();
     if (m != nullptr && m->curg != nullptr &&
         m->curg->atomicstatus.load(std::memory_order_relaxed) == Grunning) {
         fn(arg);  // already goroutine code

@@ -151,11 +151,6 @@ G* hostRunnable(M* m, bool* inheritTime) {
     return gp;  // ours, a G to host, or one locked elsewhere (startlockedm)
 }
 
-void dolockOSThread(M* m, G* gp) {
-    m->lockedg = gp;
-    gp->lockedm = m;
-}
-
 int lockOSThread() {
     G* gp = getg();
     if (gp == nullptr) return kENOTGOROUTINE;

@@ -140,7 +140,10 @@ void mfree(M* m);
 
 // ---- LockOSThread (lockosthread.cpp) -------------------------------------
 
-void dolockOSThread(M* m, G* gp);
+inline void dolockOSThread(M* m, G* gp) {
+    m->lockedg = gp;
+    gp->lockedm = m;
+}
 void lockOSThreadInternal();
 void unlockOSThreadInternal();
 void stoplockedm(M* m);

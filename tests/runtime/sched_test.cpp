@@ -88,35 +88,43 @@ TEST_F(Sched2, WorkSpreadsToEveryP) {
     // Each goroutine spins long enough that one P cannot keep up alone;
     // count the goroutines each P ran.
     constexpr int kN = 400;
-    // Indexed by P id: a P lent while a spinning thread waited for a CPU
-    // (stall detection, on a loaded machine) may run some too.
+    // Indexed by P id: Ps lent by stall detection may run some too (a
+    // thread that blocks in the kernel on a loaded machine: a page fault,
+    // a descheduled lock holder). The goroutines record their thread
+    // without a lock, so that the test itself gives no reason to lend.
     std::atomic<int> perP[kMaxProcs] = {};
-    std::mutex mu;
-    std::set<pid_t> threads;
+    std::vector<std::atomic<pid_t>> tids(kN);
     runMain([&] {
         WaitGroup wg;
         wg.add(kN);
         for (int i = 0; i < kN; i++) {
-            spawn([&] {
+            spawn([&, i] {
                 int64_t until = nanotime() + 100'000;
                 while (nanotime() < until) {
                 }
                 perP[getm()->p->id].fetch_add(1);
-                {
-                    std::lock_guard<std::mutex> l(mu);
-                    threads.insert(gettid());
-                }
+                tids[i].store(gettid());
                 wg.done();
             });
         }
         wg.wait();
     });
-    int total = 0;
-    for (auto& n : perP) total += n.load();
+    int total = 0, busiest = 0, busiestP = 0;
+    for (int i = 0; i < kMaxProcs; i++) {
+        int n = perP[i].load();
+        total += n;
+        if (n > busiest) {
+            busiest = n;
+            busiestP = i;
+        }
+    }
     EXPECT_EQ(total, kN);
+    std::set<pid_t> threads;
+    for (auto& t : tids) threads.insert(t.load());
     EXPECT_GE(threads.size(), 2u) << "work never left the first M";
-    for (int i = 0; i < 2; i++)
-        EXPECT_GT(perP[i].load(), kN / 5) << "P " << i << " ran only " << perP[i].load();
+    // No P ran more than four fifths (with only the 2 Ps: each ran more
+    // than a fifth).
+    EXPECT_LE(busiest, kN - kN / 5) << "P " << busiestP << " ran " << busiest << " of " << kN;
 }
 
 // A ping-pong through gopark/goready between goroutines that run on

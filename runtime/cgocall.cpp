@@ -189,9 +189,9 @@ GORT_ALWAYS_INLINE void ensureTemplateThread() {
     }
 }
 
-// cgocallOn is cgocall's body, inlined into both entry points so that the
+// cgocallOn is cgocall's body, inlined into each entry point so that the
 // switch to C sits in the frame the caller returns through (see
-// cgocallEntry).
+// cgocallEntry in cgo.h).
 GORT_ALWAYS_INLINE int cgocallOn(M* m, void (*fn)(void*), void* arg) {
     G* gp = m != nullptr ? m->curg : nullptr;
     if (gp == nullptr || m->incgo || gp->atomicstatus.load(std::memory_order_relaxed) != Grunning) {

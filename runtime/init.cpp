@@ -217,7 +217,7 @@ int init(const Config& c) {
     afterTeardown = c.afterTeardown;
     stats().reset();
     observeInit(c);
-    mainTid = getpid();
+    mainTid.store(getpid(), std::memory_order_relaxed);  // before any M runs
     runtimeGen.fetch_add(1, std::memory_order_acq_rel);
     pthread_sigmask(SIG_SETMASK, nullptr, &initSigmask);
     iscgo = c.cgo;

@@ -110,7 +110,7 @@ void hostEvicted(M* m, G* prev) {
 // running other goroutines is not safe (ASan saw wild jumps in
 // stress.signals). A forked child calls nothing (ENOTSUP), so the pid init
 // saw stays right.
-pid_t mainTid = 0;
+std::atomic<pid_t> mainTid{0};
 
 M* unhost(G* gp) {
     gp->noHost = true;

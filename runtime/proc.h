@@ -155,10 +155,10 @@ void startlockedm(M* m, G* gp);
 // whose locked G is another) to an M that hosts nothing, returning that M.
 // mainTid is the process's main thread (its thread id is the pid), set by
 // init.
-extern pid_t mainTid;
+extern std::atomic<pid_t> mainTid;
 inline bool mayHost(const M* m) {
     return m->lockedg != nullptr && m->lockedExt == 0 && m->lockedInt != 0 &&
-           __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid;
+           __atomic_load_n(&m->procid, __ATOMIC_RELAXED) == mainTid.load(std::memory_order_relaxed);
 }
 // hostable: a host may run gp (it is not moving off hosts and has no switch
 // hooks, see lockosthread.cpp).

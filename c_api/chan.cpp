@@ -148,7 +148,9 @@ GORT_API int gort_chan_recv(gort_chan* ch, void* out, int* ok) {
 
 // The common case, a goroutine that waits as long as it takes, gets an op
 // region and tail-calls the runtime (chansendInRegion: a wait's switch in
-// the frame it returns from).
+// the frame it returns from). The region is opened by hand, not with an
+// Unref: a destructor left to run after the call would keep the compiler
+// from the tail call.
 GORT_API int gort_chan_send_timeout(gort_chan* ch, const void* elem, int64_t timeout_ns) {
     if (timeout_ns < 0) {
         if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {

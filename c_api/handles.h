@@ -102,9 +102,17 @@ class Ref {
 // park nor switch (no blocking operation, no hook; chansendInRegion in
 // runtime/chan.h is how a wait takes a region over). False where a region
 // cannot open (not goroutine code holding a P): use Ref.
+//
+// Made with kAtEntry, it is also the call's admission (opBeginCall: what
+// the call gate admits uncounted), for a C ABI function that opens it
+// before any capi::Call; it is false as well when the gate is closed.
+struct AtEntry {};
+inline constexpr AtEntry kAtEntry{};
+
 class Unref {
   public:
     Unref() : word_(opBegin()) {}
+    explicit Unref(AtEntry) : word_(opBeginCall()) {}
     ~Unref() {
         if (word_ != nullptr) opEnd(word_);
     }

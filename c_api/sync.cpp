@@ -1,12 +1,11 @@
 // The C ABI: WaitGroup and Mutex, on runtime/sync.h. What never waits (add,
 // done, the uncontended lock and unlock, a wait for a zero counter) runs in
 // an op region from goroutine code (handles.h: Unref; the mutex's lock and
-// unlock open theirs with opBeginCall, which stands for the call gate too);
-// the rest holds a reference.
+// unlock open theirs at entry, kAtEntry, which stands for the call gate
+// too); the rest holds a reference.
 #include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
-#include "runtime/opregion.h"
 
 using namespace gort;
 using capi::Kind;
@@ -112,25 +111,21 @@ GORT_API int gort_mutex_lock(gort_mutex* h) {
 
 GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
     // Goroutine code holding a P: the gate and the region in one look at
-    // the thread's M (opBeginCall), and nothing else when the lock is free.
-    if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
-        auto* mu = static_cast<GoMutex*>(capi::handlePeek(h, Kind::mutex));
-        bool locked = mu != nullptr && mu->tryLock();
-        opEnd(w);
+    // the thread's M (kAtEntry), and nothing else when the lock is free.
+    if (Unref r(capi::kAtEntry); r) {
+        auto* mu = r.find<GoMutex>(h, Kind::mutex);
         if (mu == nullptr) return GORT_EINVAL;
-        if (locked) return GORT_OK;
+        if (mu->tryLock()) return GORT_OK;
         if (timeout_ns == 0) return GORT_ETIMEDOUT;
     }
     return lockSlow(h, timeout_ns);
 }
 
 GORT_API int gort_mutex_unlock(gort_mutex* h) {
-    if (std::atomic<uint32_t>* w = opBeginCall(); w != nullptr) {
-        auto* mu = static_cast<GoMutex*>(capi::handlePeek(h, Kind::mutex));
-        bool done = mu != nullptr && mu->tryUnlockFast();
-        opEnd(w);
+    if (Unref r(capi::kAtEntry); r) {
+        auto* mu = r.find<GoMutex>(h, Kind::mutex);
         if (mu == nullptr) return GORT_EINVAL;
-        if (done) return GORT_OK;
+        if (mu->tryUnlockFast()) return GORT_OK;
     }
     return unlockSlow(h);
 }

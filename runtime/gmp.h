@@ -193,7 +193,9 @@ struct M {
     Stack schedStack;
     Context schedctx;
     // A scheduler context made on schedStack and not yet entered: a
-    // callback that never blocks leaves it for the next one.
+    // callback that never blocks leaves it for the next one. Only the M's
+    // own thread touches it (cgocallback, nestedSchedule), and
+    // mfreeSchedStack once the M is no one's.
     fcontext_t schedFresh = nullptr;
 
     // Switch bookkeeping: the G that switched away from this M's thread and

@@ -115,21 +115,27 @@ class RuntimeTest : public ::testing::Test {
   protected:
     virtual int procs() const { return 2; }
     virtual bool cgo() const { return false; }
+    // Ps sysmon may lend during stalls (Config::maxLentProcs).
+    virtual int32_t maxLentProcs() const { return 0; }
     void SetUp() override {
         if (cgo()) useTestThreadStart();
         Config c;
         c.maxprocs = procs();
         c.cgo = cgo();
+        c.maxLentProcs = maxLentProcs();
         ASSERT_EQ(gort::init(c), kOK);
     }
     void TearDown() override { EXPECT_EQ(gort::shutdown(5'000'000'000), kOK); }
 };
 
 // OnePTest is RuntimeTest on a single P: goroutines interleave only where
-// they block or yield.
+// they block or yield. So no P is ever lent: a thread that sleeps in the
+// kernel for a moment (a sanitizer's own lock, a page fault on a loaded
+// machine) would otherwise count as a stall and get a second P.
 class OnePTest : public RuntimeTest {
   protected:
     int procs() const override { return 1; }
+    int32_t maxLentProcs() const override { return -1; }
 };
 
 // ModeTest runs each test in both thread-creation modes: native

@@ -351,6 +351,7 @@ struct Sched {
     // sysmon (sysmon.cpp).
     int32_t schedtraceMs = 0;                // Config::schedtraceMs
     std::atomic<bool> sysmonwait{false};     // in deep sleep: every P idle
+    std::atomic<bool> sysmonLapsed{false};   // it sleeps past a running tick (watchRunning)
     std::atomic<int64_t> sysmonDelayUs{20};  // its current tick
     std::atomic<bool> sysmonFast{false};     // asked to poll at its fastest
     std::atomic<uint32_t> sysmonGen{0};      // futex word: bumped to wake it

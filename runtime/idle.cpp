@@ -76,6 +76,8 @@ void acquirep(M* m, P* p) {
     if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst)) &&
         sched.sysmonwait.exchange(false, std::memory_order_seq_cst)) {
         wakeSysmon();
+    } else {
+        watchRunning();
     }
 }
 

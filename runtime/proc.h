@@ -309,6 +309,25 @@ void pfreeAll();
 // whoever takes the P: the M coming back (to Prunning) or someone taking it
 // away (to Pidle: retake, procresize, a thread's exit). See syscall.cpp.
 constexpr int64_t kSysmonTickUs = 20;  // sysmon's fastest tick
+// sysmon's longest sleep while a goroutine runs not known to be blocked
+// (stall.cpp: such a stall is compensated within it plus kStallNs).
+constexpr int64_t kRunningTickNs = 1'000'000;
+
+// nudgeSysmon interrupts sysmon's sleep for one look (its tick unchanged).
+void nudgeSysmon();
+
+// watchRunning: a P starts running (acquirep, exitsyscall taking its P
+// back) while sysmon sleeps longer than a running tick, as it does when its
+// last look found nothing running: it looks now, so that a goroutine
+// blocking in the kernel without telling is compensated as soon as when
+// sysmon watched all along. Once per such sleep (the first P to run takes
+// the flag); sysmon's look then finds the P running and ticks accordingly.
+inline void watchRunning() {
+    if (GORT_UNLIKELY(sched.sysmonLapsed.load(std::memory_order_relaxed)) &&
+        sched.sysmonLapsed.exchange(false, std::memory_order_acq_rel)) {
+        nudgeSysmon();
+    }
+}
 
 inline bool casPsyscall(P* p, Pstatus to) {
     uint32_t st = Psyscall;
@@ -366,6 +385,7 @@ inline bool exitsyscallfast(M* m) {
         oldp->mtid.store(m->procid, std::memory_order_relaxed);
         oldp->runningG.store(m->curg, std::memory_order_relaxed);
         casgstatus(m->curg, Gsyscall, Grunning);
+        watchRunning();
         return true;
     }
     return exitsyscallfastPidle(m);

@@ -14,7 +14,10 @@
 //   - Classify. Once a watch is kStallNs old, the thread's CPU time over the
 //     last window (at least kWindowNs) tells blocked (under a quarter of the
 //     wall time, and its state in /proc/self/task/<tid>/stat is S or D: it
-//     sleeps in the kernel, not merely waits for a CPU) from computing. The
+//     sleeps in the kernel, not merely waits for a CPU) from computing; a
+//     thread found asleep stays so while it barely runs, without its state
+//     read again, and once compensated its clock is read once a
+//     kRunningTickNs, not once a tick. The
 //     CPU clock is the kernel's per-thread clock, read by thread id (the
 //     encoding glibc's pthread_getcpuclockid uses), so sysmon never touches
 //     the M: a thread that has gone just fails the read. Where that clock is
@@ -75,11 +78,11 @@ namespace gort {
 
 namespace {
 
-constexpr int64_t kStallNs = 500'000;          // held this long: look at the thread
-constexpr int64_t kWindowNs = 250'000;         // shortest CPU-clock window
-constexpr int64_t kTickNs = 500'000;           // sysmon's longest tick with work waiting
-constexpr int64_t kRunningTickNs = 1'000'000;  // ... with a goroutine running
-constexpr int64_t kCPUStallNs = 10'000'000;    // lendForCPU: computing this long
+constexpr int64_t kStallNs = 500'000;   // held this long: look at the thread
+constexpr int64_t kWindowNs = 250'000;  // shortest CPU-clock window
+constexpr int64_t kTickNs = 500'000;    // sysmon's longest tick with work waiting
+
+constexpr int64_t kCPUStallNs = 10'000'000;  // lendForCPU: computing this long
 constexpr int64_t kLongRunNs = 1'000'000'000;
 constexpr int64_t kStormStallNs = 100'000;  // storms: held this long
 constexpr int64_t kStormWindowNs = 50'000;
@@ -234,8 +237,14 @@ bool classify(StallWatch& w, int64_t now, int64_t windowNs) {
     if (cpu < 0) return false;
     // Barely ran: asleep in the kernel, or runnable but not given a CPU (an
     // overloaded machine, where one more thread would not help). The
-    // thread's state tells them apart.
-    if (w.cpuNs >= 0) w.blocked = (cpu - w.cpuNs) * 4 < now - w.cpuWhen && threadBlocked(w.tid);
+    // thread's state tells them apart, once: a thread already found asleep
+    // that still barely runs is still asleep (reading its state costs
+    // sysmon ~10 us, and a hundred blocked ctypes calls made that half of
+    // its time while it had threads to create for them).
+    if (w.cpuNs >= 0) {
+        bool idle = (cpu - w.cpuNs) * 4 < now - w.cpuWhen;
+        w.blocked = idle && (w.blocked || threadBlocked(w.tid));
+    }
     w.cpuNs = cpu;
     w.cpuWhen = now;
     return true;
@@ -273,7 +282,10 @@ int64_t watch(P* p, int64_t now) {
     }
     if (held < pt.stallNs) return workWaiting(p) ? pt.tickNs : kRunningTickNs;
     if (p->creatingThread.load(std::memory_order_relaxed)) return pt.tickNs;  // newm1's own wait
-    if (tid == 0 || !classify(w, now, pt.windowNs)) return -1;
+    // A compensated stall is re-read only to see its thread compute again
+    // (its P then goes back), which need not be seen within a storm's tick.
+    bool settled = w.blocked && w.lent > 0;
+    if (tid == 0 || !classify(w, now, settled ? kRunningTickNs : pt.windowNs)) return -1;
     if (w.blocked) {
         if (!w.counted) {
             w.counted = true;

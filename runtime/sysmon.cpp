@@ -11,7 +11,11 @@
 // to 10 ms. Go's sysmon stops there, which is why a handoff takes Go 10-20
 // ms in a steady state. Here entersyscall wakes sysmon back to 20 us ticks
 // whenever the calling goroutine's P has work queued (wakeSysmon), so a
-// queued goroutine waits about two ticks, whatever sysmon was doing.
+// queued goroutine waits about two ticks, whatever sysmon was doing. And a
+// P that starts running while sysmon sleeps past a running tick (its last
+// look found nothing running) makes it look at once (watchRunning): the
+// goroutine may block in the kernel without telling, and stall detection
+// promises to see that within kRunningTickNs + kStallNs.
 //
 // Stall detection (stall.cpp) runs every tick too, and may shorten the next
 // sleep while a goroutine runs without a scheduling point.
@@ -164,11 +168,6 @@ void sysmonSleepFrom(uint32_t gen, int64_t ns) {
     futexsleep(&sched.sysmonGen, gen, ns);
 }
 
-// sysmonSleep sleeps ns nanoseconds (ns < 0: until woken) unless woken.
-void sysmonSleep(int64_t ns) {
-    sysmonSleepFrom(sched.sysmonGen.load(std::memory_order_acquire), ns);
-}
-
 }  // namespace
 
 void sysmon() {
@@ -236,7 +235,11 @@ void sysmon() {
         int64_t sleepUs = stallLimitUs >= 0 ? std::min(delay, stallLimitUs) : delay;
         if (untilTraceNs >= 0) sleepUs = std::min(sleepUs, untilTraceNs / 1000);  // lines on time
         sched.sysmonDelayUs.store(sleepUs, std::memory_order_relaxed);
-        sysmonSleep(sleepUs * 1000);
+        // gen before the flag: a nudge that finds the flag set bumps gen
+        // after this read, so the sleep below cannot miss it.
+        uint32_t gen = sched.sysmonGen.load(std::memory_order_acquire);
+        sched.sysmonLapsed.store(sleepUs * 1000 > kRunningTickNs, std::memory_order_release);
+        sysmonSleepFrom(gen, sleepUs * 1000);
         int64_t now = nanotime();
         if (retake(now) > 0) {
             idle = 0;
@@ -271,6 +274,10 @@ void wakeSysmonFor(P* p) {
 
 void wakeSysmon() {
     sched.sysmonFast.store(true, std::memory_order_release);
+    nudgeSysmon();
+}
+
+void nudgeSysmon() {
     sched.sysmonGen.fetch_add(1, std::memory_order_acq_rel);
     futexwakeup(&sched.sysmonGen, 1);
 }

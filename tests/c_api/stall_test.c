@@ -5,6 +5,7 @@
  *     that only the ticker itself can end (without stall detection: a hang);
  *   - ten plain sleepers overlap (all ten at once), and a lending bound of 2
  *     lets exactly three run at once;
+ *   - a stall that begins while sysmon sleeps long is compensated at once;
  *   - once the stalls end the lent Ps are returned (stats) and GOMAXPROCS
  *     reads as configured; max_lent_procs = -1 never lends;
  *   - stalls in a locked goroutine, in gort_run_main's goroutine, in a
@@ -21,6 +22,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,6 +281,91 @@ static void test_never_lend(void) {
     gort_stats s = stats();
     CHECK(s.stalls >= 1); /* seen and counted, not compensated */
     CHECK_EQ(s.procs_lent, 0);
+    CHECK_OK(gort_shutdown(-1));
+}
+
+/* ---- a stall that begins while sysmon sleeps long ----------------------
+ * With every stall compensated and nothing else running, sysmon backs off
+ * to 10 ms sleeps (in ~20 ms). A goroutine that takes a P then and blocks
+ * plainly must still be compensated within stall detection's bound (about
+ * 1.5 ms), not at sysmon's next look: the goroutine it queued behind itself
+ * runs soon, while the blocker still sleeps. */
+static const useconds_t kLateStallUs = 20000;
+#ifdef CHECK_TSAN
+static const int64_t kLateBoundNs = 4000000;
+#else
+static const int64_t kLateBoundNs = 2000000;
+#endif
+enum { kLateRounds = 20 };
+
+struct late_case {
+    _Atomic int64_t start; /* the blocker queued the other */
+    _Atomic int64_t ran;   /* the other ran */
+    atomic_int asleep;     /* the blocker is in its plain usleep */
+    gort_waitgroup* wg;
+};
+
+static void late_queued(void* arg) {
+    struct late_case* c = arg;
+    CHECK(atomic_load(&c->asleep));
+    atomic_store(&c->ran, now_ns());
+    CHECK_OK(gort_waitgroup_done(c->wg));
+}
+
+static void late_blocker(void* arg) {
+    struct late_case* c = arg;
+    atomic_store(&c->asleep, 1);
+    atomic_store(&c->start, now_ns());
+    CHECK_OK(gort_go(late_queued, c)); /* on this P's queue: no P is idle */
+    usleep(kLateStallUs);
+    atomic_store(&c->asleep, 0);
+    CHECK_OK(gort_waitgroup_done(c->wg));
+}
+
+static int cmp_i64(const void* a, const void* b) {
+    int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
+    return (x > y) - (x < y);
+}
+
+static void test_stall_while_sysmon_backed_off(void) {
+    CHECK_OK(init_with(1, 0));
+    /* A reader blocked for the whole test holds P 0; the P lent for it is
+     * the one each round's blocker takes. */
+    struct pipe_case p;
+    memset(&p, 0, sizeof p);
+    CHECK_EQ(pipe(p.fds), 0);
+    p.wg = gort_waitgroup_make();
+    CHECK_OK(gort_waitgroup_add(p.wg, 1));
+    CHECK_OK(gort_go(pipe_reader, &p));
+    for (int i = 0; i < 10000 && stats().procs_lent_now == 0; i++) usleep(1000);
+    CHECK_EQ(stats().procs_lent_now, 1);
+    int64_t waited[kLateRounds];
+    for (int round = 0; round < kLateRounds; round++) {
+        usleep(40000); /* the runtime stays quiet: sysmon backs off */
+        struct late_case c;
+        memset(&c, 0, sizeof c);
+        c.wg = gort_waitgroup_make();
+        CHECK_OK(gort_waitgroup_add(c.wg, 2));
+        CHECK_OK(gort_go(late_blocker, &c));
+        CHECK_OK(gort_waitgroup_wait(c.wg));
+        CHECK_OK(gort_waitgroup_release(c.wg));
+        waited[round] = atomic_load(&c.ran) - atomic_load(&c.start);
+    }
+    /* Here: a median of ~0.5 ms; ~5.5 ms (sysmon's next look, anywhere in
+     * its 10 ms sleep) when nothing made sysmon look. */
+    qsort(waited, kLateRounds, sizeof waited[0], cmp_i64);
+    int64_t median = waited[kLateRounds / 2];
+    CHECK(median < kLateBoundNs);
+    if (median >= kLateBoundNs) {
+        fprintf(stderr, "  waited: median %.2f ms, longest %.2f ms\n", (double)median / 1e6,
+                (double)waited[kLateRounds - 1] / 1e6);
+    }
+    CHECK_EQ(write(p.fds[1], "x", 1), 1);
+    CHECK_OK(gort_waitgroup_wait(p.wg));
+    CHECK_OK(gort_waitgroup_release(p.wg));
+    close(p.fds[0]);
+    close(p.fds[1]);
+    wait_lent_returned();
     CHECK_OK(gort_shutdown(-1));
 }
 
@@ -674,6 +761,7 @@ int main(int argc, char** argv) {
     RUN(test_ten_sleepers_overlap);
     RUN(test_lending_bound);
     RUN(test_never_lend);
+    RUN(test_stall_while_sysmon_backed_off);
     RUN(test_stall_in_locked_goroutine);
     RUN(test_stall_in_run_main);
     RUN(test_stall_in_callback);

@@ -8,6 +8,8 @@
 #include <sched.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "runtime/proc.h"
 #include "runtime/stats.h"
 #include "runtime/trace.h"
@@ -89,11 +91,15 @@ G* findGlobal(P* p, bool* inheritTime) {
 }
 
 // findBySteal: other Ps' queues, as a spinning M, unless half the busy Ps
-// already have a spinner.
+// already have a spinner. At most GOMAXPROCS Ps count as busy: a P lent by
+// stall detection stands in for one whose M is blocked in the kernel, not
+// running, and a hundred stalled calls (ctypes) must not allow fifty
+// spinners, which took both CPUs here from the threads the calls woke.
 G* findBySteal(M* m, bool* inheritTime) {
     int32_t procs = sched.nprocs.load(std::memory_order_relaxed);
-    if (!m->spinning && 2 * sched.nmspinning.load(std::memory_order_relaxed) >=
-                            procs - sched.npidle.load(std::memory_order_relaxed)) {
+    int32_t busy = std::min(procs - sched.npidle.load(std::memory_order_relaxed),
+                            sched.gomaxprocs.load(std::memory_order_relaxed));
+    if (!m->spinning && 2 * sched.nmspinning.load(std::memory_order_relaxed) >= busy) {
         return nullptr;
     }
     if (!m->spinning) {
@@ -133,8 +139,15 @@ bool stopSpinning(M* m) {
 
 // reacquireForWork: with no P, look at every run queue once more (a G
 // queued between the M's last look and its pidleput must not be stranded:
-// Go's "delicate dance"); if there is work and an idle P, take the P back.
+// Go's "delicate dance"); if there is work and an idle P, take the P back,
+// spinning again. Only a spinning M does this, as in Go: whoever queues
+// work calls wakep, which relies on a spinner to look once more before it
+// stops, and a G queued on the global queue while the M still held its P
+// is seen by dropP's look under the lock. A non-spinning M that took a P
+// back here could not steal (findBySteal's bound), and went round
+// dropP and this look for as long as the work stayed queued.
 bool reacquireForWork(M* m, bool wasSpinning) {
+    if (!wasSpinning) return false;
     int32_t n = sched.nallp.load(std::memory_order_acquire);
     bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
     for (int32_t i = 0; i < n && !work; i++) {
@@ -148,10 +161,8 @@ bool reacquireForWork(M* m, bool wasSpinning) {
     }
     if (p2 == nullptr) return false;
     acquirep(m, p2);
-    if (wasSpinning) {
-        m->spinning = true;
-        sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
-    }
+    m->spinning = true;
+    sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
     return true;
 }
 

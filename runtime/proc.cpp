@@ -24,13 +24,14 @@
 //
 // Spinning Ms (Go's "worker parking/unparking"): an M that runs out of
 // work looks for it while "spinning" (sched.nmspinning); at most half of
-// the busy Ps may have a spinning M. Whoever makes work available (newproc,
+// the busy Ps (at most GOMAXPROCS of them: Ps lent for stalled Ms do not
+// count) may have a spinning M. Whoever makes work available (newproc,
 // goready) calls wakep, which starts a spinning M only if there is an idle P
 // and no M is spinning already. A spinning M that finds work stops spinning
 // and, if it was the last spinner, wakes another (resetspinning), so a burst
-// of new work fans out without a thundering herd. An M that gives up drops
-// its P, then re-checks every run queue before sleeping, so a G queued
-// while it was giving up is not stranded.
+// of new work fans out without a thundering herd. A spinning M that gives
+// up drops its P, then re-checks every run queue before sleeping, so a G
+// queued while it was giving up is not stranded.
 //
 // Timers: each P keeps a heap (timers.cpp). The M that goes idle with the
 // earliest timer pending becomes the timer sleeper: it sleeps on its note

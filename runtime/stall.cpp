@@ -197,8 +197,13 @@ void lendFor(StallWatch& w) {
     // lendp woke one spinning M; it would wake the next only once it has
     // found work, a chain that costs a thread start per link (~190 us per
     // goroutine when a hundred ctypes calls block at once). The other lent
-    // Ps get their Ms now, a few per look (each may be a new thread).
-    for (int32_t i = 1; i < std::min(w.lent, kStartsPerLend); i++) startm(nullptr, false);
+    // Ps get their Ms now, a few per look (each may be a new thread), as
+    // spinners: the work is on other Ps' queues, and a spinner may steal it
+    // whatever the bound on spinning Ms (findBySteal).
+    for (int32_t i = 1; i < std::min(w.lent, kStartsPerLend); i++) {
+        sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+        startm(nullptr, true);
+    }
 }
 
 void returnFor(StallWatch& w) {

@@ -281,7 +281,7 @@ struct alignas(64) P {
     void countCreated() { bump(gcreated); }
     void countExited() { bump(gexited); }
     void countHostedRun() { bump(hostedRuns); }
-    __attribute__((always_inline)) static void bump(std::atomic<int64_t>& c) {
+    GORT_ALWAYS_INLINE static void bump(std::atomic<int64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 

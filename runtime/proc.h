@@ -319,9 +319,10 @@ void nudgeSysmon();
 // watchRunning: a P starts running (acquirep, exitsyscall taking its P
 // back) while sysmon sleeps longer than a running tick, as it does when its
 // last look found nothing running: it looks now, so that a goroutine
-// blocking in the kernel without telling is compensated as soon as when
-// sysmon watched all along. Once per such sleep (the first P to run takes
-// the flag); sysmon's look then finds the P running and ticks accordingly.
+// blocking in the kernel without telling is compensated as soon as if
+// sysmon had been watching all along. Once per such sleep (the first P to
+// run takes the flag); sysmon's look then finds the P running and ticks
+// accordingly.
 inline void watchRunning() {
     if (GORT_UNLIKELY(sched.sysmonLapsed.load(std::memory_order_relaxed)) &&
         sched.sysmonLapsed.exchange(false, std::memory_order_acq_rel)) {

@@ -14,14 +14,14 @@
 //   - Classify. Once a watch is kStallNs old, the thread's CPU time over the
 //     last window (at least kWindowNs) tells blocked (under a quarter of the
 //     wall time, and its state in /proc/self/task/<tid>/stat is S or D: it
-//     sleeps in the kernel, not merely waits for a CPU) from computing; a
+//     sleeps in the kernel, not merely waits for a CPU) from computing. A
 //     thread found asleep stays so while it barely runs, without its state
 //     read again, and once compensated its clock is read once a
-//     kRunningTickNs, not once a tick. The
-//     CPU clock is the kernel's per-thread clock, read by thread id (the
-//     encoding glibc's pthread_getcpuclockid uses), so sysmon never touches
-//     the M: a thread that has gone just fails the read. Where that clock is
-//     unavailable, the thread's state alone decides.
+//     kRunningTickNs rather than once a tick. The CPU clock is the kernel's
+//     per-thread clock, read by thread id (the encoding glibc's
+//     pthread_getcpuclockid uses), so sysmon never touches the M: a thread
+//     that has gone just fails the read. Where that clock is unavailable,
+//     the thread's state alone decides.
 //   - Lend. A blocked goroutine counts as a stall: sysmon lends the
 //     scheduler an extra P (lendp grows the live P set by one; wakep starts
 //     an M that steals the stalled P's queue and runs its timers). So only
@@ -78,10 +78,9 @@ namespace gort {
 
 namespace {
 
-constexpr int64_t kStallNs = 500'000;   // held this long: look at the thread
-constexpr int64_t kWindowNs = 250'000;  // shortest CPU-clock window
-constexpr int64_t kTickNs = 500'000;    // sysmon's longest tick with work waiting
-
+constexpr int64_t kStallNs = 500'000;        // held this long: look at the thread
+constexpr int64_t kWindowNs = 250'000;       // shortest CPU-clock window
+constexpr int64_t kTickNs = 500'000;         // sysmon's longest tick with work waiting
 constexpr int64_t kCPUStallNs = 10'000'000;  // lendForCPU: computing this long
 constexpr int64_t kLongRunNs = 1'000'000'000;
 constexpr int64_t kStormStallNs = 100'000;  // storms: held this long

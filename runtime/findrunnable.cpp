@@ -90,6 +90,12 @@ G* findGlobal(P* p, bool* inheritTime) {
     return gp;
 }
 
+// becomeSpinning counts m among the spinning Ms (Go's mp.becomeSpinning).
+void becomeSpinning(M* m) {
+    m->spinning = true;
+    sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+}
+
 // findBySteal: other Ps' queues, as a spinning M, unless half the busy Ps
 // already have a spinner. At most GOMAXPROCS Ps count as busy: a P lent by
 // stall detection stands in for one whose M is blocked in the kernel, not
@@ -102,10 +108,7 @@ G* findBySteal(M* m, bool* inheritTime) {
     if (!m->spinning && 2 * sched.nmspinning.load(std::memory_order_relaxed) >= busy) {
         return nullptr;
     }
-    if (!m->spinning) {
-        m->spinning = true;
-        sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
-    }
+    if (!m->spinning) becomeSpinning(m);
     *inheritTime = false;
     return stealWork(m);
 }
@@ -137,17 +140,11 @@ bool stopSpinning(M* m) {
     return true;
 }
 
-// reacquireForWork: with no P, look at every run queue once more (a G
-// queued between the M's last look and its pidleput must not be stranded:
-// Go's "delicate dance"); if there is work and an idle P, take the P back,
-// spinning again. Only a spinning M does this, as in Go: whoever queues
-// work calls wakep, which relies on a spinner to look once more before it
-// stops, and a G queued on the global queue while the M still held its P
-// is seen by dropP's look under the lock. A non-spinning M that took a P
-// back here could not steal (findBySteal's bound), and went round
-// dropP and this look for as long as the work stayed queued.
-bool reacquireForWork(M* m, bool wasSpinning) {
-    if (!wasSpinning) return false;
+// reacquireForWork: an M that has just stopped spinning, now without a P,
+// looks at every run queue once more (a G queued between its last look and
+// its pidleput must not be stranded: Go's "delicate dance"); if there is
+// work and an idle P, it takes the P back, spinning again.
+bool reacquireForWork(M* m) {
     int32_t n = sched.nallp.load(std::memory_order_acquire);
     bool work = sched.runqsize.load(std::memory_order_acquire) > 0;
     for (int32_t i = 0; i < n && !work; i++) {
@@ -161,8 +158,7 @@ bool reacquireForWork(M* m, bool wasSpinning) {
     }
     if (p2 == nullptr) return false;
     acquirep(m, p2);
-    m->spinning = true;
-    sched.nmspinning.fetch_add(1, std::memory_order_acq_rel);
+    becomeSpinning(m);
     return true;
 }
 
@@ -187,12 +183,16 @@ bool becomeTimerSleeper(M* m) {
 
 // idleWithoutP: the M has just given up its P (dropP) or had it retired
 // (retireIfBeyondMaxprocs). If it was spinning, wakers (wakep) counted on
-// it to look at everything once more before it sleeps: run queues
-// (reacquireForWork) and timers (becomeTimerSleeper). Returns with a P, or
-// after a stopm.
+// it to look at the run queues once more before it sleeps
+// (reacquireForWork). Only a spinning M does that, as in Go: whoever queues
+// work calls wakep, which relies on a spinner for the last look, and a G
+// queued on the global queue while the M still held its P is seen by
+// dropP's look under the lock. (A non-spinning M that took a P back here
+// could not steal, findBySteal's bound, and went round dropP and that look
+// for as long as the work stayed queued.) Every M looks at the timers
+// (becomeTimerSleeper). Returns with a P, or after a stopm.
 void idleWithoutP(M* m) {
-    bool wasSpinning = stopSpinning(m);
-    if (reacquireForWork(m, wasSpinning)) return;
+    if (stopSpinning(m) && reacquireForWork(m)) return;
     if (becomeTimerSleeper(m)) return;
     stopm(m);
 }

@@ -213,6 +213,9 @@ void sysmon() {
                     suspectNs == 0 ? 10'000'000 : std::min<int64_t>(2 * suspectNs, 1'000'000'000);
                 if (sleepNs < 0 || suspectNs < sleepNs) sleepNs = suspectNs;
             }
+            // (sysmonwait, not sysmonLapsed, gets this sleep ended: with
+            // every P idle, a P can start running only through acquirep,
+            // which looks at sysmonwait first.)
             sched.sysmonwait.store(true, std::memory_order_seq_cst);
             // gen before the timers are read: a timer added without a P
             // from now on wakes us (sysmonTimerAdded) to read them again.

@@ -18,8 +18,8 @@ using namespace gort;
 
 namespace gort::capi {
 
-// $GORT_TRACE_BUFFER for trace_path (trace_api.cpp).
-size_t traceBufferBytes();
+// The options of a trace of path, from the environment (trace_api.cpp).
+TraceOptions traceOptions(const char* path);
 
 // The hook gort_set_thread_start installed (null: the default).
 std::atomic<gort_thread_start_fn> userThreadStart{nullptr};
@@ -219,10 +219,7 @@ GORT_API int gort_init(const gort_config* c) {
     rc.afterTeardown = capi::handlesFreeIfUnused;  // under the runtime's lock: no init races it
     int r = init(rc);
     if (r == GORT_OK && rc.tracePath != nullptr) {
-        TraceOptions o;
-        o.path = rc.tracePath;
-        o.bufferBytes = capi::traceBufferBytes();
-        if (int t = traceStart(o); t != GORT_OK) {
+        if (int t = traceStart(capi::traceOptions(rc.tracePath)); t != GORT_OK) {
             fprintf(stderr, "gort: gort_init: trace_path=%s: %s\n", rc.tracePath,
                     t == GORT_EINVAL ? strerror(errno) : gort_strerror(t));
             shutdown(-1);

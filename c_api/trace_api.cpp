@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capi.h"
 #include "runtime/observe.h"
@@ -10,6 +11,8 @@
 using namespace gort;
 
 namespace gort::capi {
+
+namespace {
 
 // traceBufferBytes reads $GORT_TRACE_BUFFER (bytes, or with a K or M
 // suffix); 0 (the default, 64 MiB) when unset or unreadable.
@@ -30,6 +33,24 @@ size_t traceBufferBytes() {
     return *end == 0 ? size_t(v) : 0;
 }
 
+// traceClock reads $GORT_TRACE_CLOCK: "monotonic" stamps events with
+// clock_gettime even where the TSC would do; anything else is automatic.
+TraceClockChoice traceClock() {
+    const char* s = getenv("GORT_TRACE_CLOCK");
+    return s != nullptr && strcmp(s, "monotonic") == 0 ? TraceClockChoice::monotonic
+                                                       : TraceClockChoice::automatic;
+}
+
+}  // namespace
+
+TraceOptions traceOptions(const char* path) {
+    TraceOptions o;
+    o.path = path;
+    o.bufferBytes = traceBufferBytes();
+    o.clock = traceClock();
+    return o;
+}
+
 }  // namespace gort::capi
 
 extern "C" {
@@ -38,10 +59,7 @@ GORT_API int gort_trace_start(const char* path) {
     capi::Call call;
     if (!call) return call.status();
     if (path == nullptr || path[0] == 0) return GORT_EINVAL;
-    TraceOptions o;
-    o.path = path;
-    o.bufferBytes = capi::traceBufferBytes();
-    return traceStart(o);
+    return traceStart(capi::traceOptions(path));
 }
 
 GORT_API int gort_trace_stop(void) {

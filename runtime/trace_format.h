@@ -21,7 +21,7 @@ struct EvHead {
     uint8_t nargs;
     uint16_t strLen;
     uint32_t small;  // type-specific flags
-    int64_t ts;      // nanotime()
+    int64_t ts;      // the session's ticks (TraceClock)
     uint64_t arg[];  // NOLINT: flexible array member (GNU extension, as in C)
 };
 
@@ -69,6 +69,14 @@ enum : uint32_t {
 };
 constexpr int64_t kNoMTrack = 1'000'000;  // the track of threads without an M
 
+// TraceClock maps a session's ticks onto nanotime (trace.cpp's "Clock").
+struct TraceClock {
+    int64_t tick0 = 0, ns0 = 0;
+    double nsPerTick = 1.0;
+    bool tsc = false;  // the ticks are the TSC's (else nanotime's)
+    int64_t ns(int64_t tick) const { return ns0 + int64_t(double(tick - tick0) * nsPerTick); }
+};
+
 struct TraceChunk {
     TraceChunk* next;
     int64_t track;
@@ -86,9 +94,10 @@ class TraceWriter {
     // recording them); finish turns them into JSON.
     void spill(const TraceChunk* c);
     void chunk(const TraceChunk* c);
-    // finish closes what is open, writes the tracks' names and the footer,
-    // closes the file and deletes the writer.
-    void finish(int64_t tEnd, uint64_t dropped);
+    // finish turns the session's events into JSON with its clock (tEnd:
+    // nanotime at the stop), closes what is open, writes the tracks' names
+    // and the footer, closes the file and deletes the writer.
+    void finish(const TraceClock& clock, int64_t tEnd, uint64_t dropped);
     void abandon();
 
   private:
@@ -123,6 +132,7 @@ class TraceWriter {
     bool spillFailed_ = false;
     int pid_ = 0;
     int64_t t0_ = 0;
+    TraceClock clock_;
     bool first_ = true;
     bool failed_ = false;
     uint64_t events_ = 0;

@@ -291,7 +291,7 @@ void TraceWriter::switchEvent(Track& t, int64_t tid, const EvHead* h, int64_t ts
 
 void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
     // Timestamps never go back along a track (clock reads on different CPUs).
-    int64_t ts = h->ts - t0_;
+    int64_t ts = clock_.ns(h->ts) - t0_;
     if (ts < t.last) ts = t.last;
     t.last = ts;
     const uint64_t* a = h->arg;
@@ -419,7 +419,7 @@ void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
             }
             break;
         case kEvLost: {
-            int64_t since = int64_t(a[1]) - t0_;
+            int64_t since = clock_.ns(int64_t(a[1])) - t0_;
             closeAll(t, tid, since > t.last ? t.last : since);
             emit(tid, 'i', ts, "events dropped", "trace", sarg("count", a[0]), ",\"s\":\"t\"");
             break;
@@ -444,7 +444,8 @@ void TraceWriter::chunk(const TraceChunk* c) {
     flush(false);
 }
 
-void TraceWriter::finish(int64_t tEnd, uint64_t dropped) {
+void TraceWriter::finish(const TraceClock& clock, int64_t tEnd, uint64_t dropped) {
+    clock_ = clock;
     int64_t end = tEnd - t0_;
     // The spilled chunks, in the order they were written.
     if (lseek(spillFd_, 0, SEEK_SET) == 0) {
@@ -478,9 +479,10 @@ void TraceWriter::finish(int64_t tEnd, uint64_t dropped) {
         char buf[256];
         snprintf(buf, sizeof buf,
                  "\n],\n\"otherData\":{\"generator\":\"gort runtime tracer\",\"clock\":"
-                 "\"CLOCK_MONOTONIC\",\"events\":%llu,\"dropped_events\":%llu,"
-                 "\"buffer_bytes\":%zu}}\n",
-                 (unsigned long long)events_, (unsigned long long)dropped, bufferBytes_);
+                 "\"CLOCK_MONOTONIC\",\"stamps\":\"%s\",\"events\":%llu,"
+                 "\"dropped_events\":%llu,\"buffer_bytes\":%zu}}\n",
+                 clock_.tsc ? "tsc" : "clock_gettime", (unsigned long long)events_,
+                 (unsigned long long)dropped, bufferBytes_);
         out_ += buf;
     } catch (...) {
         failed_ = true;

@@ -654,7 +654,12 @@ GORT_API const char* const* gort_stats_names(void);
  * chrome://tracing): a track per M, slices for goroutine runs, cgocalls,
  * syscalls, blocking regions and callbacks, events for thread creation,
  * handoffs, retakes, steals, parks and unparks. Memory is bounded: events
- * beyond the buffers are dropped, counted and said in the file.
+ * beyond the buffers ($GORT_TRACE_BUFFER bytes, with a K or M suffix;
+ * 64 MiB by default) are dropped, counted and said in the file. Events are
+ * stamped with the CPU's time-stamp counter where the kernel's clocksource
+ * is the TSC (mapped onto CLOCK_MONOTONIC in the file), else with
+ * clock_gettime; $GORT_TRACE_CLOCK=monotonic always uses clock_gettime.
+ * The file's otherData says which ("stamps").
  * \param path the output file (created or truncated)
  * \return #GORT_OK; #GORT_EALREADY when a trace is running; #GORT_EINVAL
  *         (NULL, or the file cannot be created: errno says why);

@@ -4,7 +4,10 @@ Chrome trace event JSON it wrote.
 
 Every trace: valid JSON; every B has its E on the same track, properly
 nested; timestamps never decrease along a track; every flow end has its
-start; tracks are named; otherData says how many events were dropped.
+start; tracks are named; otherData says how many events were dropped and
+what stamped them ($GORT_TRACE_CLOCK=monotonic: clock_gettime); no event
+lies after the time the program measured around the trace (the mapping
+of the TSC's ticks onto nanotime).
 Then the scenario's own facts (see trace_scenarios.c).
 
 Usage: check_trace.py PROGRAM SCENARIO WORKDIR
@@ -107,6 +110,11 @@ def cgocall_retake(evs, names, facts):
     call = max(calls, key=lambda s: s[4] - s[3])
     check(call[4] - call[3] >= 90000, "the cgocall slice lasts the call (%s us)"
           % (call[4] - call[3]))
+    # The slice lies inside the call as its caller timed it: the ticks map
+    # onto nanotime at the right rate.
+    check(call[4] - call[3] <= float(facts["call_us"]) * 1.0005 + 2,
+          "the slice (%.3f us) is no longer than the timed call (%s us)"
+          % (call[4] - call[3], facts["call_us"]))
     retakes = [e for e in instants(evs, "retake P0") if call[3] <= e["ts"] <= call[4]]
     check(retakes, "sysmon retook P0 during the call")
     others = [s for s in sl if s[2] == "goroutine" and s[0] != call[0]
@@ -179,6 +187,17 @@ def sessions(evs, names, facts, path):
         one_track_each(generic(doc)[0], "session %d" % i)
 
 
+def clock(evs, other, facts):
+    want = {"monotonic": ["clock_gettime"]}.get(os.environ.get("GORT_TRACE_CLOCK"),
+                                                ["tsc", "clock_gettime"])
+    check(other.get("stamps") in want, "stamps %s, one of %s" % (other.get("stamps"), want))
+    if "traced_us" in facts:
+        span = max(e["ts"] for e in evs if "ts" in e)
+        traced = float(facts["traced_us"])
+        check(span <= traced * 1.001 + 1, "events within the traced time (%.3f > %.3f us)"
+              % (span, traced))
+
+
 def main():
     prog, scenario, work = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
@@ -192,6 +211,7 @@ def main():
     if scenario != "badinput":
         doc = load(path)
         evs, names, other = generic(doc)
+        clock(evs, other, facts)
         if scenario == "drops":
             drops(evs, names, facts, other)
         elif scenario == "sessions":

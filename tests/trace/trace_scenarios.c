@@ -105,10 +105,16 @@ static void other(void* arg) {
     CHECK_OK(gort_waitgroup_done(wg));
 }
 
+static double call_us; /* the cgocall as the caller timed it */
+
 static void caller(void* arg) {
     (void)arg;
     CHECK_OK(gort_go(other, NULL)); /* queued on this P */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_OK(gort_cgocall(block_in_c, NULL));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    call_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
     CHECK_OK(gort_waitgroup_done(wg));
 }
 
@@ -119,6 +125,7 @@ static void cgocall_retake(void) {
     CHECK_OK(gort_waitgroup_wait(wg));
     CHECK_OK(gort_waitgroup_release(wg));
     CHECK(atomic_load(&other_ran));
+    printf("call_us %.3f\n", call_us);
 }
 
 /* ---- callback ------------------------------------------------------------------ */
@@ -293,6 +300,8 @@ int main(int argc, char** argv) {
     }
     int procs = strcmp(sc, "cgocall_retake") == 0 || strcmp(sc, "locked_newm") == 0 ? 1 : 2;
     init_runtime(procs, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_OK(gort_trace_start(path));
     if (strcmp(sc, "locked_newm") == 0) {
         locked_newm();
@@ -309,6 +318,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     CHECK_OK(gort_trace_stop());
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Every event lies between the start and the stop: the clock check. */
+    printf("traced_us %.3f\n", (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3);
     CHECK_OK(gort_shutdown(-1));
     return check_failures != 0;
 }

@@ -3,12 +3,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace gort {
+
+// What stamps the events: the TSC where the kernel keeps time by it, else
+// nanotime (automatic), or nanotime always (monotonic).
+enum class TraceClockChoice : uint8_t { automatic, monotonic };
 
 struct TraceOptions {
     const char* path = nullptr;  // the JSON file (created or truncated)
     size_t bufferBytes = 0;      // memory for events not yet written; 0: 64 MiB
+    TraceClockChoice clock = TraceClockChoice::automatic;
 };
 
 // traceStart opens the file and starts recording: kOK, kEALREADY (a trace is

@@ -351,8 +351,56 @@ TraceBuf* newBuf(int64_t track) {
     return b;
 }
 
-// Recording into a buffer: begin makes room for `bytes` (false: the event
-// is dropped), put* fill it in, end publishes it.
+// EvOut writes one record at the end of a chunk (trace_format.h's layout):
+// arguments in order, each in 4 bytes when it fits; its destructor writes
+// the shape and extends the chunk over the record.
+class EvOut {
+  public:
+    EvOut(TraceChunk* c, uint8_t type, uint32_t small, uint32_t dt)
+        : c_(c), h_(c->data + c->used), p_(h_ + sizeof(EvHead)) {
+        // Own the lines a few events ahead before storing to them.
+        __builtin_prefetch(h_ + kPrefetchAhead, 1, 3);
+        EvHead h{type, 0, uint16_t(small), dt};
+        memcpy(h_, &h, sizeof h);
+    }
+    ~EvOut() {
+        auto shape = uint8_t(n_ | wide_ << 4);
+        memcpy(h_ + offsetof(EvHead, shape), &shape, 1);
+        c_->used = uint32_t(p_ - c_->data);
+    }
+    EvOut(const EvOut&) = delete;
+    EvOut& operator=(const EvOut&) = delete;
+
+    GORT_ALWAYS_INLINE void arg(uint64_t v) {
+        if (v <= UINT32_MAX) {
+            auto x = uint32_t(v);
+            memcpy(p_, &x, 4);
+            p_ += 4;
+        } else {
+            memcpy(p_, &v, 8);
+            p_ += 8;
+            wide_ |= uint8_t(1u << n_);
+        }
+        n_++;
+    }
+    // str ends the arguments with a string (evHasString kinds only).
+    void str(const char* s, size_t n) {
+        arg(n);
+        memcpy(p_, s, n);
+        p_ += (n + 3) & ~size_t(3);
+    }
+
+  private:
+    static constexpr size_t kPrefetchAhead = 512;
+    TraceChunk* c_;
+    char* h_;
+    char* p_;
+    uint8_t n_ = 0, wide_ = 0;
+};
+
+// Recording into a buffer: the constructor makes room for `bytes` (false:
+// the event is dropped), head writes the event, the destructor publishes
+// it.
 class Rec {
   public:
     Rec(TraceBuf* b, size_t bytes) : b_(b) {
@@ -377,7 +425,7 @@ class Rec {
             return;
         }
         now_ = ticks();
-        size_t need = bytes + (b->lost != 0 ? kLostBytes : 0);
+        size_t need = bytes + kTimeBytes + (b->lost != 0 ? kLostBytes : 0);
         if (b->chunk == nullptr || b->chunk->used + need > sizeof b->chunk->data) {
             if (!refill(b)) {
                 if (b->lost++ == 0) b->lostSince = now_;
@@ -386,11 +434,12 @@ class Rec {
                 b_ = nullptr;
                 return;
             }
+            b->chunk->base = b->chunk->last = now_;
         }
         if (b->lost != 0) {
-            EvHead* h = head(kEvLost, 0, 2);
-            h->arg[0] = b->lost;
-            h->arg[1] = uint64_t(b->lostSince);
+            EvOut o = head(kEvLost, 0);
+            o.arg(b->lost);
+            o.arg(uint64_t(b->lostSince));
             b->lost = 0;
         }
     }
@@ -405,21 +454,27 @@ class Rec {
     TraceBuf* buf() const { return b_; }
     int64_t now() const { return now_; }
 
-    // head appends an event with nargs arguments and returns it.
-    EvHead* head(uint8_t type, uint32_t small, uint8_t nargs, uint16_t strLen = 0) {
+    // head begins an event in the room the constructor made; its arguments
+    // follow through the EvOut, which ends the record when it goes.
+    EvOut head(uint8_t type, uint32_t small) {
         TraceChunk* c = b_->chunk;
-        auto* h = reinterpret_cast<EvHead*>(c->data + c->used);
-        h->type = type;
-        h->nargs = nargs;
-        h->strLen = strLen;
-        h->small = small;
-        h->ts = now_;
-        c->used += evBytes(nargs, strLen);
-        return h;
+        int64_t dt = now_ - c->last;
+        if (dt < 0) {  // a clock read on another CPU: never backwards
+            dt = 0;
+        } else {
+            if (dt > int64_t(UINT32_MAX)) {
+                EvOut t(c, kEvTime, 0, 0);
+                t.arg(uint64_t(now_));
+                dt = 0;
+            }
+            c->last = now_;
+        }
+        return EvOut(c, type, small, uint32_t(dt));
     }
 
   private:
-    static constexpr size_t kLostBytes = evBytes(2, 0);
+    static constexpr size_t kLostBytes = evMaxBytes(2, 0);
+    static constexpr size_t kTimeBytes = evMaxBytes(1, 0);
     TraceBuf* b_;
     int64_t now_ = 0;
 };
@@ -456,16 +511,15 @@ void describeM(TraceBuf* b, M* m) {
     char name[16] = {};
     pthread_getname_np(pthread_self(), name, sizeof name);
     size_t n = strnlen(name, sizeof name);
-    Rec r(b, evBytes(3, uint16_t(n)));
+    Rec r(b, evMaxBytes(3, n));
     if (!r) return;
     uint32_t flags = uint32_t(m->origin) | (m->isTemplate ? kMTemplate : 0) |
                      (m->isSysmon ? kMSysmon : 0) | (m->isExtra ? kMExtra : 0) |
                      (m->byTemplate ? kMByTemplate : 0);
-    EvHead* h = r.head(kEvMInfo, flags, 3, uint16_t(n));
-    h->arg[0] = uint64_t(m->id);
-    h->arg[1] = uint64_t(__atomic_load_n(&m->procid, __ATOMIC_ACQUIRE));
-    h->arg[2] = 0;
-    memcpy(evString(h), name, n);
+    EvOut o = r.head(kEvMInfo, flags);
+    o.arg(uint64_t(m->id));
+    o.arg(uint64_t(__atomic_load_n(&m->procid, __ATOMIC_ACQUIRE)));
+    o.str(name, n);
 }
 
 TraceBuf* Target::bufOf(M* m) {
@@ -486,12 +540,11 @@ template <class... A>
 void event(M* m, uint8_t type, uint32_t small, A... args) {
     Target t(m);
     if (t.buf() == nullptr) return;
-    constexpr auto n = uint8_t(sizeof...(A));
-    Rec r(t.buf(), evBytes(n, 0));
+    static_assert(sizeof...(A) <= kEvMaxArgs);
+    Rec r(t.buf(), evMaxBytes(sizeof...(A), 0));
     if (!r) return;
-    EvHead* h = r.head(type, small, n);
-    uint64_t vals[] = {uint64_t(args)..., 0};
-    for (uint8_t i = 0; i < n; i++) h->arg[i] = vals[i];
+    EvOut o = r.head(type, small);
+    (o.arg(uint64_t(args)), ...);
 }
 
 uint64_t newFlow(TraceBuf* b) {
@@ -507,13 +560,13 @@ uint64_t curGoid() {
 void flowEvent(uint8_t type, G* gp) {
     Target t;
     if (t.buf() == nullptr) return;
-    Rec r(t.buf(), evBytes(3, 0));
+    Rec r(t.buf(), evMaxBytes(3, 0));
     if (!r) return;
     uint64_t flow = newFlow(t.buf());
-    EvHead* h = r.head(type, 0, 3);
-    h->arg[0] = uint64_t(gp->goid);
-    h->arg[1] = flow;
-    h->arg[2] = curGoid();
+    EvOut o = r.head(type, 0);
+    o.arg(uint64_t(gp->goid));
+    o.arg(flow);
+    o.arg(curGoid());
     gp->traceFlow = flow;
 }
 
@@ -525,11 +578,11 @@ void nameGoroutine(TraceBuf* b, G* gp) {
     gp->traceNamedGoid = gp->goid;
     if (gp->name == nullptr) return;
     size_t n = strnlen(gp->name, 200);
-    Rec r(b, evBytes(1, uint16_t(n)));
+    Rec r(b, evMaxBytes(1, n));
     if (!r) return;
-    EvHead* h = r.head(kEvGoName, 0, 1, uint16_t(n));
-    h->arg[0] = uint64_t(gp->goid);
-    memcpy(evString(h), gp->name, n);
+    EvOut o = r.head(kEvGoName, 0);
+    o.arg(uint64_t(gp->goid));
+    o.str(gp->name, n);
 }
 
 // counterP samples the run queue of m's P, at most once a millisecond.
@@ -541,11 +594,11 @@ void counterP(TraceBuf* b, M* m, int64_t now) {
     uint32_t len =
         p->runqtail.load(std::memory_order_relaxed) - p->runqhead.load(std::memory_order_relaxed);
     if (p->runnext.load(std::memory_order_relaxed) != nullptr) len++;
-    Rec r(b, evBytes(2, 0));
+    Rec r(b, evMaxBytes(2, 0));
     if (!r) return;
-    EvHead* h = r.head(kEvCounter, kCounterPRunq, 2);
-    h->arg[0] = len;
-    h->arg[1] = uint64_t(p->id);
+    EvOut o = r.head(kEvCounter, kCounterPRunq);
+    o.arg(len);
+    o.arg(uint64_t(p->id));
 }
 
 void* writerMain(void*);
@@ -570,14 +623,14 @@ void traceSwitchSlow(M* m, G* from, G* to, bool dying) {
     }
     int64_t now;
     {
-        Rec r(b, evBytes(4, 0));
+        Rec r(b, evMaxBytes(4, 0));
         if (!r) return;
         now = r.now();
-        EvHead* h = r.head(kEvSwitch, reason, 4);
-        h->arg[0] = fromUser ? uint64_t(from->goid) : 0;
-        h->arg[1] = toUser ? uint64_t(to->goid) : 0;
-        h->arg[2] = toUser ? to->traceFlow : 0;
-        h->arg[3] = reason == kStopPark ? reinterpret_cast<uintptr_t>(from->waitreason) : 0;
+        EvOut o = r.head(kEvSwitch, reason);
+        o.arg(fromUser ? uint64_t(from->goid) : 0);
+        o.arg(toUser ? uint64_t(to->goid) : 0);
+        o.arg(toUser ? to->traceFlow : 0);
+        o.arg(reason == kStopPark ? reinterpret_cast<uintptr_t>(from->waitreason) : 0);
     }
     if (toUser) {
         to->traceFlow = 0;

@@ -15,26 +15,37 @@ namespace gort {
 
 // ---- the binary format -----------------------------------------------------------------
 
-// An event: a head, nargs 64-bit arguments, then strLen bytes (padded to 8).
+// An event is a head, then nargs arguments of 4 bytes each, or 8 for those
+// whose bit is set in wide (an argument that fits in 32 bits takes 4), then,
+// for the kinds that have one (evHasString), a string whose length is the
+// last argument, padded to 4. Every record is a multiple of 4 bytes. dt
+// counts ticks from the event before it in its chunk (the first, from the
+// chunk's base); a gap wider than 32 bits is a kEvTime record first.
 struct EvHead {
     uint8_t type;
-    uint8_t nargs;
-    uint16_t strLen;
-    uint32_t small;  // type-specific flags
-    int64_t ts;      // the session's ticks (TraceClock)
-    uint64_t arg[];  // NOLINT: flexible array member (GNU extension, as in C)
+    uint8_t shape;   // nargs (low 4 bits) | wide << 4
+    uint16_t small;  // type-specific flags
+    uint32_t dt;
 };
+static_assert(sizeof(EvHead) == 8);
 
-constexpr size_t evBytes(size_t nargs, size_t strLen) {
-    return sizeof(EvHead) + 8 * nargs + ((strLen + 7) & ~size_t(7));
+constexpr size_t kEvMaxArgs = 4;  // counting a string's length
+
+// evMaxBytes bounds the record of nargs arguments and a strLen-byte string.
+constexpr size_t evMaxBytes(size_t nargs, size_t strLen) {
+    return sizeof(EvHead) + 8 * nargs + (strLen > 0 ? 4 + ((strLen + 3) & ~size_t(3)) : 0);
 }
 
-inline char* evString(EvHead* h) {
-    return reinterpret_cast<char*>(&h->arg[h->nargs]);
-}
-inline const char* evString(const EvHead* h) {
-    return reinterpret_cast<const char*>(&h->arg[h->nargs]);
-}
+// Ev is an event as the writer reads it back.
+struct Ev {
+    uint8_t type = 0;
+    uint8_t nargs = 0;  // not counting a string's length
+    uint16_t small = 0;
+    uint16_t strLen = 0;
+    int64_t ts = 0;  // the session's ticks (TraceClock)
+    uint64_t arg[kEvMaxArgs] = {};
+    const char* str = nullptr;
+};
 
 enum EvType : uint8_t {
     kEvMInfo = 1,        // a0 M id, a1 kernel tid; small: origin | kM* flags; str: thread name
@@ -55,8 +66,13 @@ enum EvType : uint8_t {
     kEvMExit,            // a0 M id
     kEvBind,             // a0 kernel tid; small: 1 bind, 0 release
     kEvCounter,          // small: kCounter*; args below
-    kEvLost,             // a0 events lost, a1 since (ns)
+    kEvLost,             // a0 events lost, a1 since (ticks)
+    kEvTime,             // a0 the ticks the next event's dt counts from
 };
+
+constexpr bool evHasString(uint8_t type) {
+    return type == kEvMInfo || type == kEvGoName;
+}
 
 constexpr uint32_t kMTemplate = 1u << 4, kMSysmon = 1u << 5, kMExtra = 1u << 6,
                    kMByTemplate = 1u << 7;
@@ -80,9 +96,17 @@ struct TraceClock {
 struct TraceChunk {
     TraceChunk* next;
     int64_t track;
+    int64_t base;  // the ticks the first event's dt counts from
+    int64_t last;  // the last event's ticks (the recorder's)
     uint32_t used;
-    alignas(8) char data[64 * 1024 - 24];
+    alignas(8) char data[64 * 1024 - 40];
 };
+static_assert(sizeof(TraceChunk) == 64 * 1024);
+
+// evDecode reads the event at off in c into e, with ts the ticks of the one
+// before it (updated); it returns the offset of the next event, or 0 when
+// the record does not fit in what c holds (a damaged spill).
+uint32_t evDecode(const TraceChunk* c, uint32_t off, int64_t& ts, Ev* e);
 
 // TraceWriter turns events into the JSON file (the writer thread only).
 class TraceWriter {
@@ -116,8 +140,8 @@ class TraceWriter {
         std::unordered_map<int64_t, std::vector<Open>> saved;
     };
 
-    void event(Track& t, int64_t tid, const EvHead* h);
-    void switchEvent(Track& t, int64_t tid, const EvHead* h, int64_t ts);
+    void event(Track& t, int64_t tid, const Ev* h);
+    void switchEvent(Track& t, int64_t tid, const Ev* h, int64_t ts);
     void openSlice(Track& t, int64_t tid, const Open& o, int64_t ts, bool resumed);
     void closeTop(Track& t, int64_t tid, int64_t ts, const char* reason);
     void closeAll(Track& t, int64_t tid, int64_t ts);

@@ -243,7 +243,7 @@ void TraceWriter::closeAll(Track& t, int64_t tid, int64_t ts) {
     while (!t.stack.empty()) closeTop(t, tid, ts, nullptr);
 }
 
-void TraceWriter::switchEvent(Track& t, int64_t tid, const EvHead* h, int64_t ts) {
+void TraceWriter::switchEvent(Track& t, int64_t tid, const Ev* h, int64_t ts) {
     auto from = int64_t(h->arg[0]), to = int64_t(h->arg[1]);
     uint64_t flow = h->arg[2];
     const char* wait = reinterpret_cast<const char*>(h->arg[3]);
@@ -289,7 +289,7 @@ void TraceWriter::switchEvent(Track& t, int64_t tid, const EvHead* h, int64_t ts
     }
 }
 
-void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
+void TraceWriter::event(Track& t, int64_t tid, const Ev* h) {
     // Timestamps never go back along a track (clock reads on different CPUs).
     int64_t ts = clock_.ns(h->ts) - t0_;
     if (ts < t.last) ts = t.last;
@@ -312,7 +312,7 @@ void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
             n += std::string(" (") + kOrigins[(f & 0xf) % 3];
             if (f & kMByTemplate) n += ", made by the template thread";
             n += ", tid " + std::to_string(a[1]);
-            if (h->strLen > 0) n += ", '" + std::string(evString(h), h->strLen) + "'";
+            if (h->strLen > 0) n += ", '" + std::string(h->str, h->strLen) + "'";
             n += ")";
             t.name = n;
             break;
@@ -321,7 +321,7 @@ void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
             switchEvent(t, tid, h, ts);
             break;
         case kEvGoName:
-            gnames_[int64_t(a[0])] = std::string(evString(h), h->strLen);
+            gnames_[int64_t(a[0])] = std::string(h->str, h->strLen);
             break;
         case kEvUnpark:
         case kEvCreate: {
@@ -429,14 +429,58 @@ void TraceWriter::event(Track& t, int64_t tid, const EvHead* h) {
     }
 }
 
+uint32_t evDecode(const TraceChunk* c, uint32_t off, int64_t& ts, Ev* e) {
+    const char* p = c->data + off;
+    const char* end = c->data + c->used;
+    EvHead h;
+    if (end - p < ptrdiff_t(sizeof h)) return 0;
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    unsigned n = h.shape & 0xf, wide = h.shape >> 4;
+    if (n > kEvMaxArgs) return 0;
+    for (unsigned i = 0; i < n; i++) {
+        size_t w = (wide >> i) & 1 ? 8 : 4;
+        if (end - p < ptrdiff_t(w)) return 0;
+        uint64_t v = 0;
+        if (w == 8) {
+            memcpy(&v, p, 8);
+        } else {
+            uint32_t x;
+            memcpy(&x, p, 4);
+            v = x;
+        }
+        e->arg[i] = v;
+        p += w;
+    }
+    e->type = h.type;
+    e->small = h.small;
+    e->nargs = uint8_t(n);
+    e->strLen = 0;
+    e->str = nullptr;
+    if (evHasString(h.type) && n > 0) {
+        e->nargs--;
+        uint64_t len = e->arg[e->nargs];
+        size_t padded = (len + 3) & ~uint64_t(3);
+        if (len > UINT16_MAX || end - p < ptrdiff_t(padded)) return 0;
+        e->strLen = uint16_t(len);
+        e->str = p;
+        p += padded;
+    }
+    ts = h.type == kEvTime && n == 1 ? int64_t(e->arg[0]) : ts + int64_t(h.dt);
+    e->ts = ts;
+    return uint32_t(p - c->data);
+}
+
 void TraceWriter::chunk(const TraceChunk* c) {
     if (failed_) return;
     Track& t = tracks_[c->track];
     try {
+        int64_t ts = c->base;
+        Ev e;
         for (uint32_t off = 0; off < c->used;) {
-            const auto* h = reinterpret_cast<const EvHead*>(c->data + off);
-            event(t, c->track, h);
-            off += uint32_t(evBytes(h->nargs, h->strLen));
+            off = evDecode(c, off, ts, &e);
+            if (off == 0) break;
+            if (e.type != kEvTime) event(t, c->track, &e);
         }
     } catch (...) {
         failed_ = true;  // out of memory in the writer: the file ends here

@@ -125,6 +125,22 @@ def cgocall_retake(evs, names, facts):
               "it ran after the retake")
 
 
+def gap(evs, names, facts):
+    goid = int(facts["sleeper_goid"])
+    parks = [e for e in instants(evs, "park G%d" % goid) if e["args"]["reason"] == "sleep"]
+    check(len(parks) == 1, "the sleeper parked once to sleep (%d)" % len(parks))
+    if not parks:
+        return
+    after = [e for e in evs if e["ph"] == "B" and e.get("cat") == "goroutine"
+             and e["args"]["goid"] == goid and e["ts"] > parks[0]["ts"]]
+    check(after, "the sleeper ran again")
+    if after:
+        d = after[0]["ts"] - parks[0]["ts"]
+        slept = float(facts["slept_us"])
+        check(4.5e6 <= d <= slept * 1.0005 + 2,
+              "the sleep in the trace (%.3f us) is the sleep as timed (%.3f us)" % (d, slept))
+
+
 def callback(evs, names, facts):
     tid = int(facts["callback_tid"])
     goid = int(facts["callback_goid"])

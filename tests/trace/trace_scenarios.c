@@ -128,6 +128,34 @@ static void cgocall_retake(void) {
     printf("call_us %.3f\n", call_us);
 }
 
+/* ---- gap ------------------------------------------------------------------------- */
+
+/* A goroutine sleeps 4.5 s between two events of its M: longer than 2^32
+ * ticks of a TSC up to 0.95 GHz, and than 2^32 ns, so the recorder's
+ * 32-bit time deltas overflow and it writes the full time first. */
+static double slept_us;
+static atomic_long sleeper_goid;
+
+static void sleeper(void* arg) {
+    (void)arg;
+    atomic_store(&sleeper_goid, gort_goid());
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_OK(gort_sleep(4500LL * 1000000));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    slept_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+    CHECK_OK(gort_waitgroup_done(wg));
+}
+
+static void gap(void) {
+    wg = gort_waitgroup_make();
+    CHECK_OK(gort_waitgroup_add(wg, 1));
+    CHECK_OK(gort_go(sleeper, NULL));
+    CHECK_OK(gort_waitgroup_wait(wg));
+    CHECK_OK(gort_waitgroup_release(wg));
+    printf("sleeper_goid %ld\nslept_us %.3f\n", atomic_load(&sleeper_goid), slept_us);
+}
+
 /* ---- callback ------------------------------------------------------------------ */
 
 static atomic_long cb_goid;
@@ -298,7 +326,10 @@ int main(int argc, char** argv) {
         CHECK_OK(gort_shutdown(-1));
         return check_failures != 0;
     }
-    int procs = strcmp(sc, "cgocall_retake") == 0 || strcmp(sc, "locked_newm") == 0 ? 1 : 2;
+    int procs = strcmp(sc, "cgocall_retake") == 0 || strcmp(sc, "locked_newm") == 0 ||
+                        strcmp(sc, "gap") == 0
+                    ? 1
+                    : 2;
     init_runtime(procs, NULL);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -307,6 +338,8 @@ int main(int argc, char** argv) {
         locked_newm();
     } else if (strcmp(sc, "cgocall_retake") == 0) {
         cgocall_retake();
+    } else if (strcmp(sc, "gap") == 0) {
+        gap();
     } else if (strcmp(sc, "callback") == 0) {
         callback();
     } else if (strcmp(sc, "pingpong") == 0) {

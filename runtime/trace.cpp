@@ -403,14 +403,14 @@ class EvOut {
 // it.
 class Rec {
   public:
-    Rec(TraceBuf* b, size_t bytes) : b_(b) {
+    GORT_ALWAYS_INLINE Rec(TraceBuf* b, size_t bytes) : b_(b) {
         uint32_t q = b->seq.load(std::memory_order_relaxed);
-        if (q & 1) {  // re-entered on this thread (a signal handler)
+        if (q & 1) [[unlikely]] {  // re-entered on this thread (a signal handler)
             b->lost++;
             b_ = nullptr;
             return;
         }
-        if (tr.strongFence.load(std::memory_order_relaxed)) {
+        if (tr.strongFence.load(std::memory_order_relaxed)) [[unlikely]] {
             // No membarrier: the store itself is the full barrier (a locked
             // exchange: what a seq_cst fence after it would give, and
             // ThreadSanitizer understands it, unlike a fence).
@@ -419,28 +419,16 @@ class Rec {
             b->seq.store(q + 1, std::memory_order_relaxed);
             std::atomic_signal_fence(std::memory_order_seq_cst);
         }
-        if (!traceOn.load(std::memory_order_acquire)) {  // acquire: the session's clock
+        if (!traceOn.load(std::memory_order_acquire)) [[unlikely]] {  // acquire: the clock
             b->seq.store(q + 2, std::memory_order_release);
             b_ = nullptr;
             return;
         }
         now_ = ticks();
-        size_t need = bytes + kTimeBytes + (b->lost != 0 ? kLostBytes : 0);
-        if (b->chunk == nullptr || b->chunk->used + need > sizeof b->chunk->data) {
-            if (!refill(b)) {
-                if (b->lost++ == 0) b->lostSince = now_;
-                tr.dropped.fetch_add(1, std::memory_order_relaxed);
-                b->seq.store(q + 2, std::memory_order_release);
-                b_ = nullptr;
-                return;
-            }
-            b->chunk->base = b->chunk->last = now_;
-        }
-        if (b->lost != 0) {
-            EvOut o = head(kEvLost, 0);
-            o.arg(b->lost);
-            o.arg(uint64_t(b->lostSince));
-            b->lost = 0;
+        TraceChunk* c = b->chunk;
+        if (c == nullptr || c->used + bytes + kTimeBytes > sizeof c->data || b->lost != 0)
+            [[unlikely]] {
+            makeRoom(bytes, q);
         }
     }
     ~Rec() {
@@ -473,6 +461,29 @@ class Rec {
     }
 
   private:
+    // makeRoom is the constructor's slow path: a new chunk, or none (the
+    // event is dropped and counted), and the record of events lost before.
+    GORT_NOINLINE void makeRoom(size_t bytes, uint32_t q) {
+        TraceBuf* b = b_;
+        size_t need = bytes + kTimeBytes + (b->lost != 0 ? kLostBytes : 0);
+        if (b->chunk == nullptr || b->chunk->used + need > sizeof b->chunk->data) {
+            if (!refill(b)) {
+                if (b->lost++ == 0) b->lostSince = now_;
+                tr.dropped.fetch_add(1, std::memory_order_relaxed);
+                b->seq.store(q + 2, std::memory_order_release);
+                b_ = nullptr;
+                return;
+            }
+            b->chunk->base = b->chunk->last = now_;
+        }
+        if (b->lost != 0) {
+            EvOut o = head(kEvLost, 0);
+            o.arg(b->lost);
+            o.arg(uint64_t(b->lostSince));
+            b->lost = 0;
+        }
+    }
+
     static constexpr size_t kLostBytes = evMaxBytes(2, 0);
     static constexpr size_t kTimeBytes = evMaxBytes(1, 0);
     TraceBuf* b_;

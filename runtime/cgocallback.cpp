@@ -30,6 +30,24 @@
 // Callbacks nest: C -> gort -> C -> gort ..., each level below the last on
 // the thread's stack (cgocall calls C directly from a goroutine that runs
 // there); g0 and gp swap places once, at the outermost level.
+//
+// A callback from a signal handler may run on the thread's alternate signal
+// stack (SA_ONSTACK). While it blocks, the thread is off that stack (on the
+// scheduler stack, or hosting), and the kernel delivers the next signal at
+// the top of the alternate stack (it nests below the stack pointer only on
+// it): right over the handler's frames, the signal frame its sigreturn
+// needs and the callback's own, which then resumes into garbage
+// (stress.signals' wild jumps: ASan gives every thread an alternate stack,
+// so there the needm callback of a handler ran on one). So such a callback
+// runs with the asynchronous signals blocked, from before it can first
+// switch away until it can no more; they are delivered when it returns, on
+// the signal stack below its frames. The faults stay unblocked: blocked,
+// they would kill the process unreported, and one taken while the callback
+// waits is fatal anyway. (gp keeps the thread's sanitizer identity there
+// too: the handler returns to the thread's stack, and ASan keeps the bounds
+// of the last switch.)
+#include <signal.h>
+
 #include <exception>
 
 #include "runtime/cgo.h"
@@ -54,6 +72,20 @@ constexpr size_t kSchedStackSize = 64 * 1024;
     finishSwitch(m, t.fctx);
     schedule(m);
     fatal("cgocallback: nested scheduler returned");
+}
+
+// onSignalStack: the caller runs on the thread's alternate signal stack.
+GORT_ALWAYS_INLINE bool onSignalStack(const M* m) {
+    auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    return sp >= m->sigstackLo && sp < m->sigstackHi;
+}
+
+// blockAsyncSignals blocks every signal but the faults, saving the mask.
+void blockAsyncSignals(sigset_t* old) {
+    sigset_t s;
+    sigfillset(&s);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&s, sig);
+    pthread_sigmask(SIG_BLOCK, &s, old);
 }
 
 void runCallback(G* gp, GoFunc fn, void* arg) {
@@ -99,6 +131,12 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     // stack, and g0's scheduler context on the scheduler stack serves it as
     // is.
     bool first = !gp->onNativeStack;
+    // On the signal stack (at any level: a handler may interrupt C that a
+    // callback called), nothing may land there while gp waits (top of the
+    // file).
+    bool onSigstack = GORT_UNLIKELY(onSignalStack(m));
+    sigset_t outerMask;
+    if (onSigstack) blockAsyncSignals(&outerMask);
     if (first) {
         if (!m->schedStack) fatal("cgocallback: M has no scheduler stack");
         // gp runs on the thread's stack, under the thread's identity...
@@ -169,6 +207,8 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         g0->ctx = outerG0;
     }
     m->incgo = wasIncgo;
+    // gp cannot switch away any more: what is pending lands below us.
+    if (onSigstack) pthread_sigmask(SIG_SETMASK, &outerMask, nullptr);
     return kOK;
 }
 

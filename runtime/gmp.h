@@ -179,8 +179,11 @@ struct M {
     // Leave schedule(): to end the thread (mexit), or, on a thread the
     // runtime does not own, to return to its caller.
     bool exitThread = false;
-    void* sigaltstack = nullptr;          // alternate signal stack memory (with the M)
-    bool sigaltstackInstalled = false;    // ours is the thread's alternate stack now
+    void* sigaltstack = nullptr;        // alternate signal stack memory (with the M)
+    bool sigaltstackInstalled = false;  // ours is the thread's alternate stack now
+    // The thread's alternate signal stack (ours or its own) as minit saw
+    // it, [lo, hi); 0 for none. A callback from a handler may run there.
+    uintptr_t sigstackLo = 0, sigstackHi = 0;
     std::atomic<bool> threadGone{false};  // a bound extra M's thread exited during teardown
     uintptr_t stackLo = 0, stackHi = 0;   // the thread's own stack (overflow reports)
     void* g0sp0 = nullptr;                // g0's frame where the thread entered the runtime

@@ -107,9 +107,10 @@ void hostEvicted(M* m, G* prev) {
 // thread or gort_run_main's), waiting in a callback and not locked by its
 // goroutine. Other C threads do not host: they may call in from a signal
 // handler (or a C library's pool thread may be short of stack), where
-// running other goroutines is not safe (ASan saw wild jumps in
-// stress.signals). A forked child calls nothing (ENOTSUP), so the pid init
-// saw stays right.
+// running other goroutines is not safe. (The wild jumps ASan saw in
+// stress.signals were not hosting's: a handler's callback on the signal
+// stack, cgocallback.cpp.) A forked child calls nothing (ENOTSUP), so the
+// pid init saw stays right.
 std::atomic<pid_t> mainTid{0};
 
 M* unhost(G* gp) {

@@ -160,15 +160,24 @@ void minitSignalStack(M* m) {
     // pthread starts without one (Linux clears it on clone), so the runtime's
     // own threads skip the question.
     stack_t cur;
-    if (m->isExtra && sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) return;
+    if (m->isExtra && sigaltstack(nullptr, &cur) == 0 && !(cur.ss_flags & SS_DISABLE)) {
+        m->sigstackLo = reinterpret_cast<uintptr_t>(cur.ss_sp);
+        m->sigstackHi = m->sigstackLo + cur.ss_size;
+        return;
+    }
     mallocSignalStack(m);
     stack_t ss{};
     ss.ss_sp = m->sigaltstack;
     ss.ss_size = kSigStackSize;
     m->sigaltstackInstalled = sigaltstack(&ss, nullptr) == 0;
+    if (m->sigaltstackInstalled) {
+        m->sigstackLo = reinterpret_cast<uintptr_t>(m->sigaltstack);
+        m->sigstackHi = m->sigstackLo + kSigStackSize;
+    }
 }
 
 void unminitSignalStack(M* m) {
+    m->sigstackLo = m->sigstackHi = 0;
     if (!m->sigaltstackInstalled) return;
     stack_t ss{};
     ss.ss_flags = SS_DISABLE;

@@ -22,7 +22,8 @@ void resetsig();
 // the M: a thread that binds one may be in a signal handler, where nothing
 // may be allocated); freeSignalStack frees it. minitSignalStack makes it the
 // calling thread's alternate stack unless the thread has one already (a C
-// thread's own is kept); unminitSignalStack removes ours again.
+// thread's own is kept), and records the thread's alternate stack in
+// M.sigstackLo/Hi either way; unminitSignalStack removes ours again.
 void mallocSignalStack(M* m);
 void freeSignalStack(M* m);
 void minitSignalStack(M* m);

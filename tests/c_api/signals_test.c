@@ -9,6 +9,8 @@
  *     (Go 18), keeps its blocked signals (Go 38) and its own alternate
  *     signal stack (Go 39) across callbacks, and calls back from a stack it
  *     switched to with swapcontext (Go 28);
+ *   - a callback from a signal handler on the alternate signal stack may
+ *     block while more signals come to its thread (the stress.signals bug);
  *   - the child of gort_fork_exec starts with the caller's signal mask and
  *     none of gort's blocking (Go 25).
  * Every death is a child process (`signals_test --child NAME`). */
@@ -141,6 +143,101 @@ static int child_c_thread_fault(void) {
     return 0;
 }
 
+/* A callback from a signal handler running on the alternate signal stack,
+ * whose goroutine blocks: meanwhile the thread runs the scheduler on another
+ * stack and takes more signals. The kernel delivers a signal to the top of
+ * the alternate stack whenever the thread is not on it, right over the
+ * frames the blocked callback left there (its handler, the signal frame
+ * its sigreturn needs): they must survive. */
+static pthread_t blocker;
+static atomic_int blocker_bound, blocker_sleeping, blocker_done, scribbles;
+static atomic_int handler_cb_rc = -1, handler_canary_ok;
+static atomic_long callback_naps;
+
+static void nap_in_callback(void* arg) {
+    (void)arg;
+    atomic_store(&blocker_sleeping, 1);
+    for (int i = 0; i < 5; i++) {
+        if (gort_sleep(10 * 1000000) == GORT_OK) atomic_fetch_add(&callback_naps, 1);
+    }
+    atomic_store(&blocker_sleeping, 0);
+}
+
+static void call_back_handler(int sig) {
+    (void)sig;
+    int saved = errno;
+    volatile unsigned long canary = 0x600dcafe600dcafeUL;
+    atomic_store(&handler_cb_rc, gort_callback(nap_in_callback, NULL));
+    atomic_store(&handler_canary_ok, canary == 0x600dcafe600dcafeUL);
+    atomic_store(&blocker_done, 1);
+    errno = saved;
+}
+
+/* A handler that uses its stack, as any does (the kernel's signal frame
+ * alone overwrites the top of the alternate stack). */
+static void scribble_handler(int sig) {
+    (void)sig;
+    volatile char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (char)0xa5;
+    atomic_fetch_add(&scribbles, 1);
+}
+
+static void warm_up(void* arg) {
+    (void)arg;
+    CHECK_OK(gort_sleep(1)); /* allocates the goroutine's timer: not in the handler */
+}
+
+static void* blocker_thread(void* arg) {
+    (void)arg;
+    /* Room for the handler, its callback and signals nested in it. */
+    static char altstack[256 * 1024];
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0};
+    stack_t before;
+    sigaltstack(&ss, &before);
+    /* Bound, as the goroutine the handler's callback runs as: not the first. */
+    CHECK_OK(gort_callback(warm_up, NULL));
+    atomic_store(&blocker_bound, 1);
+    while (!atomic_load(&blocker_done)) usleep(1000);
+    sigaltstack(&before, NULL);
+    return NULL;
+}
+
+static void install_onstack(int sig, void (*fn)(int)) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+static int child_handler_callback_blocks(void) {
+    if (init_runtime() != GORT_OK) return 2;
+    install_onstack(SIGUSR1, call_back_handler);
+    install_onstack(SIGUSR2, scribble_handler);
+    pthread_create(&blocker, NULL, blocker_thread, NULL);
+    while (!atomic_load(&blocker_bound)) usleep(1000);
+    pthread_kill(blocker, SIGUSR1);
+    while (!atomic_load(&blocker_sleeping) && !atomic_load(&blocker_done)) usleep(100);
+    /* Into the naps: the callback's goroutine waits, its thread is off the
+     * signal stack. */
+    usleep(5000);
+    for (int i = 0; i < 20 && atomic_load(&blocker_sleeping); i++) {
+        pthread_kill(blocker, SIGUSR2);
+        usleep(1000);
+    }
+    pthread_join(blocker, NULL);
+    fprintf(stderr, "callback rc %d, canary %d, naps %ld, scribbles %d\n",
+            atomic_load(&handler_cb_rc), atomic_load(&handler_canary_ok),
+            atomic_load(&callback_naps), atomic_load(&scribbles));
+    CHECK_EQ(atomic_load(&handler_cb_rc), GORT_OK);
+    CHECK_EQ(atomic_load(&handler_canary_ok), 1);
+    CHECK_EQ(atomic_load(&callback_naps), 5);
+    CHECK(atomic_load(&scribbles) > 0); /* delivered, if only afterwards */
+    CHECK_OK(gort_shutdown(-1));
+    return check_failures != 0;
+}
+
 static int child(const char* name) {
     if (strcmp(name, "resethand") == 0) return child_resethand();
     if (strcmp(name, "raise-default") == 0) return child_raise_default();
@@ -148,6 +245,7 @@ static int child(const char* name) {
     if (strcmp(name, "ignored") == 0) return child_ignored();
     if (strcmp(name, "host-after-init") == 0) return child_host_after_init();
     if (strcmp(name, "c-thread-fault") == 0) return child_c_thread_fault();
+    if (strcmp(name, "handler-callback-blocks") == 0) return child_handler_callback_blocks();
     if (strcmp(name, "print-mask") == 0) {
         sigset_t cur;
         pthread_sigmask(SIG_BLOCK, NULL, &cur);
@@ -316,6 +414,18 @@ static void test_callback_after_swapcontext(void) {
     CHECK_OK(gort_shutdown(-1));
 }
 
+static void test_callback_from_handler_blocks(void) {
+    char out[8192];
+    for (int i = 0; i < 3; i++) {
+        int st = run_child(self, "handler-callback-blocks", out, sizeof out);
+        CHECK_EXITED(st, 0);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            fprintf(stderr, "%s", out);
+            break;
+        }
+    }
+}
+
 /* Go 25 (CgoExecSignalMask): the child of gort_fork_exec. */
 static void fork_from_goroutine(void* arg) {
     int* status = arg;
@@ -350,6 +460,7 @@ int main(int argc, char** argv) {
     RUN(test_sigprof_on_bound_thread);
     RUN(test_c_thread_state_kept);
     RUN(test_callback_after_swapcontext);
+    RUN(test_callback_from_handler_blocks);
     RUN(test_fork_exec_signal_mask);
     return check_failures != 0;
 }

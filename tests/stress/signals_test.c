@@ -297,17 +297,6 @@ static void progress(void) {
 int main(void) {
     stress_setup("stress.signals", 90);
     stress_progress = progress;
-#if defined(STRESS_ASAN)
-    /* Known bug, ASan build only (plain and TSan pass): during the storm a
-     * foreign thread jumps to a wild address from execute()'s switch, with
-     * a G pointer that looks like a shifted stack address. Since this test
-     * was written (ce9ae59). Suspected: a callback from a signal handler
-     * that interrupts a context switch between ASan's start and finish of
-     * a fiber switch. Under investigation; skipped here so the rest of the
-     * ASan suite guards what it can. */
-    fprintf(stderr, "stress.signals: skipped in the ASan build (known bug, see the source)\n");
-    return 77;
-#endif
     STRESS_RUN(test_storm_during_needm);
     return stress_finish();
 }

@@ -45,6 +45,12 @@ static void init_runtime(int procs, const char* trace_path) {
     CHECK_OK(gort_init(&c));
 }
 
+/* us_between: CLOCK_MONOTONIC readings a and b apart, in microseconds (the
+ * durations the checks compare with the trace's). */
+static double us_between(struct timespec a, struct timespec b) {
+    return (double)(b.tv_sec - a.tv_sec) * 1e6 + (double)(b.tv_nsec - a.tv_nsec) / 1e3;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -114,7 +120,7 @@ static void caller(void* arg) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_OK(gort_cgocall(block_in_c, NULL));
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    call_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+    call_us = us_between(t0, t1);
     CHECK_OK(gort_waitgroup_done(wg));
 }
 
@@ -143,7 +149,7 @@ static void sleeper(void* arg) {
     clock_gettime(CLOCK_MONOTONIC, &t0);
     CHECK_OK(gort_sleep(4500LL * 1000000));
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    slept_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+    slept_us = us_between(t0, t1);
     CHECK_OK(gort_waitgroup_done(wg));
 }
 
@@ -353,7 +359,7 @@ int main(int argc, char** argv) {
     CHECK_OK(gort_trace_stop());
     clock_gettime(CLOCK_MONOTONIC, &t1);
     /* Every event lies between the start and the stop: the clock check. */
-    printf("traced_us %.3f\n", (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3);
+    printf("traced_us %.3f\n", us_between(t0, t1));
     CHECK_OK(gort_shutdown(-1));
     return check_failures != 0;
 }

@@ -452,6 +452,7 @@ uint32_t evDecode(const TraceChunk* c, uint32_t off, int64_t& ts, Ev* e) {
         e->arg[i] = v;
         p += w;
     }
+    for (unsigned i = n; i < kEvMaxArgs; i++) e->arg[i] = 0;  // none left from the last event
     e->type = h.type;
     e->small = h.small;
     e->nargs = uint8_t(n);

@@ -302,12 +302,13 @@ struct late_case {
     _Atomic int64_t start; /* the blocker queued the other */
     _Atomic int64_t ran;   /* the other ran */
     atomic_int asleep;     /* the blocker is in its plain usleep */
+    atomic_int ranAsleep;  /* the other ran while the blocker slept */
     gort_waitgroup* wg;
 };
 
 static void late_queued(void* arg) {
     struct late_case* c = arg;
-    CHECK(atomic_load(&c->asleep));
+    atomic_store(&c->ranAsleep, atomic_load(&c->asleep));
     atomic_store(&c->ran, now_ns());
     CHECK_OK(gort_waitgroup_done(c->wg));
 }
@@ -340,6 +341,7 @@ static void test_stall_while_sysmon_backed_off(void) {
     for (int i = 0; i < 10000 && stats().procs_lent_now == 0; i++) usleep(1000);
     CHECK_EQ(stats().procs_lent_now, 1);
     int64_t waited[kLateRounds];
+    int ranAsleep = 0;
     for (int round = 0; round < kLateRounds; round++) {
         usleep(40000); /* the runtime stays quiet: sysmon backs off */
         struct late_case c;
@@ -350,15 +352,21 @@ static void test_stall_while_sysmon_backed_off(void) {
         CHECK_OK(gort_waitgroup_wait(c.wg));
         CHECK_OK(gort_waitgroup_release(c.wg));
         waited[round] = atomic_load(&c.ran) - atomic_load(&c.start);
+        ranAsleep += atomic_load(&c.ranAsleep);
     }
     /* Here: a median of ~0.5 ms; ~5.5 ms (sysmon's next look, anywhere in
      * its 10 ms sleep) when nothing made sysmon look. */
     qsort(waited, kLateRounds, sizeof waited[0], cmp_i64);
     int64_t median = waited[kLateRounds / 2];
     CHECK(median < kLateBoundNs);
-    if (median >= kLateBoundNs) {
-        fprintf(stderr, "  waited: median %.2f ms, longest %.2f ms\n", (double)median / 1e6,
-                (double)waited[kLateRounds - 1] / 1e6);
+    /* Most rounds ran the other while the blocker slept (the median says
+     * as much); a round that a loaded machine, or a sanitizer's slow thread
+     * creation, held up past the 20 ms sleep is one of the slow minority. */
+    CHECK(ranAsleep > kLateRounds / 2);
+    if (median >= kLateBoundNs || ranAsleep <= kLateRounds / 2) {
+        fprintf(stderr, "  waited: median %.2f ms, longest %.2f ms; %d of %d ran in the sleep\n",
+                (double)median / 1e6, (double)waited[kLateRounds - 1] / 1e6, ranAsleep,
+                kLateRounds);
     }
     CHECK_EQ(write(p.fds[1], "x", 1), 1);
     CHECK_OK(gort_waitgroup_wait(p.wg));

@@ -727,7 +727,10 @@ static void test_mix(void) {
 }
 
 int main(void) {
-    stress_setup("stress.mix", 60);
+    /* The watchdog catches a hang, not a slow run: the mix takes about 50 s
+     * alone on the CI machine and up to 59 s beside its native twin (ctest
+     * -j2), so its budget is three times that (below the ctest TIMEOUT). */
+    stress_setup("stress.mix", 180);
     stress_progress = progress;
     STRESS_RUN(test_mix);
     return stress_finish();

@@ -80,19 +80,23 @@ static void exits_locked(void* arg) {
 
 static void locked_newm(void) {
     unsigned long long before = stat_of(offsetof(gort_stats, template_handoffs));
+    unsigned long long exited = stat_of(offsetof(gort_stats, ms_exited_locked));
     for (int i = 0; i < 3; i++) {
         wg = gort_waitgroup_make();
         CHECK_OK(gort_waitgroup_add(wg, 1));
         CHECK_OK(gort_go(exits_locked, NULL));
         CHECK_OK(gort_waitgroup_wait(wg));
         CHECK_OK(gort_waitgroup_release(wg));
-        /* Until its thread is gone and the replacement made. */
-        for (int j = 0; j < 5000 && stat_of(offsetof(gort_stats, template_handoffs)) == before + i;
+        /* Until its thread is gone and the replacement made: two counters
+         * that move on two threads, in either order. */
+        for (int j = 0;
+             j < 5000 && (stat_of(offsetof(gort_stats, template_handoffs)) <= before + i ||
+                          stat_of(offsetof(gort_stats, ms_exited_locked)) <= exited + i);
              j++) {
             sleep_ms(1);
         }
     }
-    CHECK(stat_of(offsetof(gort_stats, ms_exited_locked)) >= 3);
+    CHECK(stat_of(offsetof(gort_stats, ms_exited_locked)) >= exited + 3);
     CHECK(stat_of(offsetof(gort_stats, template_handoffs)) >= before + 3);
 }
 

@@ -49,8 +49,11 @@ struct TraceBuf;  // trace.cpp
 //   Gdead -> Grunnable (reused from a free list)
 enum Gstatus : uint32_t { Gidle, Grunnable, Grunning, Gsyscall, Gwaiting, Gdead };
 
-// Processor states (Go's _P* constants).
-enum Pstatus : uint32_t { Pidle, Prunning, Psyscall, Pdead };
+// Processor states (Go's _P* constants). Pretaking is gort's own: a P
+// being taken out of Psyscall by someone other than its M (a thief:
+// sysmon's retake, procresize), for as long as the thief needs to learn
+// whether the M is coming back (syscall.cpp).
+enum Pstatus : uint32_t { Pidle, Prunning, Psyscall, Pdead, Pretaking };
 
 using GoFunc = void (*)(void*);
 
@@ -142,6 +145,9 @@ struct M {
     P* nextp = nullptr;        // P to attach when woken or started
     P* oldp = nullptr;         // P held before entering a system call
     uint32_t syscalltick = 0;  // oldp's syscalltick then (ours while it has not moved)
+    // Set by this M when it comes out of a system call and looks at oldp,
+    // cleared when it enters one; read by a thief of oldp (syscall.cpp).
+    std::atomic<bool> exitingSyscall{false};
     bool spinning = false;
     bool incgo = false;                  // running C code (a cgocall, a blocking region)
     std::atomic<uint64_t> ncgocall{0};   // written by this M only
@@ -229,6 +235,9 @@ struct alignas(64) P {
     // (relaxed load and store), read by sysmon.
     std::atomic<uint32_t> schedtick{0};
     std::atomic<uint32_t> syscalltick{0};
+    // The M whose system call holds this P in Psyscall (written by that M
+    // before the status, read by thieves after they claim it).
+    std::atomic<M*> syscallm{nullptr};
     // The call that woke sysmon because work waits behind it (entersyscall):
     // its syscalltick and start, so retake counts its tick from there.
     std::atomic<uint32_t> wakeTick{0};
@@ -360,6 +369,10 @@ struct Sched {
     std::atomic<uint32_t> sysmonGen{0};      // futex word: bumped to wake it
     std::atomic<uint64_t> ncgocallDead{0};   // cgocalls of Ms that exited
     std::atomic<uint64_t> ncallbackDead{0};  // callbacks of Ms that exited
+    // The Psyscall hand-over (syscall.cpp): thieves take Ps one at a time,
+    // and with a process fence the M coming back uses none of its own.
+    Mutex retakeLock;
+    std::atomic<bool> asymmetricSyscall{false};
 
     // Ms the template thread must create (Go's newmHandoff).
     struct {

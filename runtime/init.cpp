@@ -227,6 +227,7 @@ int init(const Config& c) {
     sched.maxLent = c.maxLentProcs;
     sched.lendForCPU = c.lendForCPU;
     sched.quietStalls = c.quietStalls;
+    sched.asymmetricSyscall.store(processFenceOn(), std::memory_order_relaxed);  // before any M
     initsig();
     extramInit();
     sched.running.store(true, std::memory_order_release);

@@ -305,9 +305,10 @@ void pfreeAll();
 // entersyscall/exitsyscall bracket a call that blocks outside the runtime
 // (a cgocall, a blocking region, a foreign thread between callbacks):
 // meanwhile the P may be taken for other goroutines, and the G may come
-// back on another M. casPsyscall is the one way out of Psyscall, for
-// whoever takes the P: the M coming back (to Prunning) or someone taking it
-// away (to Pidle: retake, procresize, a thread's exit). See syscall.cpp.
+// back on another M. There are two ways out of Psyscall, the two sides of
+// one hand-over: reclaimOldp for the M coming back (to Prunning, or to Pidle
+// when it gives the P away: a thread's exit), takePsyscall for a thief
+// taking the P away (to Pidle: retake, procresize). See syscall.cpp.
 constexpr int64_t kSysmonTickUs = 20;  // sysmon's fastest tick
 // sysmon's longest sleep while a goroutine runs not known to be blocked
 // (stall.cpp: such a stall is compensated within it plus kStallNs).
@@ -330,14 +331,13 @@ inline void watchRunning() {
     }
 }
 
-inline bool casPsyscall(P* p, Pstatus to) {
-    uint32_t st = Psyscall;
-    if (!p->status.compare_exchange_strong(st, to, std::memory_order_acq_rel)) return false;
-    // The winner owns p: nobody else writes syscalltick meanwhile.
-    p->syscalltick.store(p->syscalltick.load(std::memory_order_relaxed) + 1,
-                         std::memory_order_release);
-    return true;
-}
+// takePsyscall is the thieves' way out of Psyscall (sysmon's retake,
+// procresize): p goes to `to` if its M is not coming back meanwhile. It
+// costs a process fence; see syscall.cpp.
+bool takePsyscall(P* p, Pstatus to);
+// awaitTake waits out a thief's look at p (Pretaking) and returns p's
+// status after it.
+uint32_t awaitTake(P* p);
 
 // wakeSysmonFor: p's M enters a call now, with work queued behind it
 // (sysmon.cpp: it stamps the call's start, then wakeSysmon).
@@ -353,7 +353,9 @@ inline void entersyscall(M* m) {
     m->oldp = p;
     m->syscalltick = p->syscalltick.load(std::memory_order_relaxed);
     m->p = nullptr;
-    p->status.store(Psyscall, std::memory_order_release);
+    m->exitingSyscall.store(false, std::memory_order_relaxed);
+    p->syscallm.store(m, std::memory_order_relaxed);
+    p->status.store(Psyscall, std::memory_order_release);  // publishes both
     // Goroutines waiting on this P's queue must not wait for the call to
     // end: make sure sysmon is watching (it takes the P after one tick).
     if (GORT_UNLIKELY(sched.sysmonwait.load(std::memory_order_seq_cst) ||
@@ -364,9 +366,29 @@ inline void entersyscall(M* m) {
 }
 
 // reclaimOldp moves m's reserved P out of Psyscall (to Prunning: m takes it
-// back; to Pidle: m gives it away), if it is still m's reservation.
+// back; to Pidle: m gives it away), if it is still m's reservation. The M's
+// side of the hand-over (syscall.cpp): it says it is coming back, then
+// looks. With the process fence the thief pays for both sides, and this
+// path has no locked instruction.
 inline bool reclaimOldp(M* m, P* p, Pstatus to) {
-    return p->syscalltick.load(std::memory_order_acquire) == m->syscalltick && casPsyscall(p, to);
+    m->exitingSyscall.store(true, std::memory_order_relaxed);
+    if (GORT_LIKELY(sched.asymmetricSyscall.load(std::memory_order_relaxed))) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the thief's fence orders it
+    } else {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+    uint32_t st = p->status.load(std::memory_order_acquire);
+    if (GORT_UNLIKELY(st == Pretaking)) st = awaitTake(p);
+    // Status first, then the tick: a P retaken and in Psyscall again for
+    // another M's call shows the retake's tick.
+    if (st != Psyscall || p->syscalltick.load(std::memory_order_relaxed) != m->syscalltick) {
+        return false;
+    }
+    // Ours: a thief that claims p from here on sees exitingSyscall and
+    // leaves it (its claim, if this store lands on it, is simply gone).
+    p->syscalltick.store(m->syscalltick + 1, std::memory_order_relaxed);
+    p->status.store(to, std::memory_order_release);
+    return true;
 }
 
 // exitsyscallfast takes the old P back if nobody claimed it (no lock, no

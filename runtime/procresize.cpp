@@ -97,7 +97,7 @@ bool setprocsLocked(int32_t maxprocs, int32_t nlent) {
     // Take Ps beyond it from system calls.
     for (int32_t i = n; i < nallp; i++) {
         P* p = sched.allp[i].load(std::memory_order_relaxed);
-        if (casPsyscall(p, Pidle)) pretire(p);
+        if (takePsyscall(p, Pidle)) pretire(p);
     }
     return n > old;
 }
@@ -177,7 +177,7 @@ bool retireSyscallP(P* p) {
     {
         LockGuard g(sched.lock);
         if (p->id < sched.nprocs.load(std::memory_order_relaxed)) return false;
-        if (!casPsyscall(p, Pidle)) return false;
+        if (!takePsyscall(p, Pidle)) return false;
         pretire(p);
     }
     if (sched.runqsize.load(std::memory_order_relaxed) > 0) wakep();

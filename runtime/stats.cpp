@@ -17,6 +17,7 @@ void Stats::reset() {
     GORT_STATS_LIST(GORT_STATS_FIELD)
 #undef GORT_STATS_FIELD
     exitsyscallSlow.store(0, std::memory_order_relaxed);
+    retakeBackoffs.store(0, std::memory_order_relaxed);
 }
 
 namespace {

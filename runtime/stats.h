@@ -19,6 +19,9 @@ struct Stats {
     GORT_STATS_LIST(GORT_STATS_FIELD)
     // Internal, for tests: exitsyscall found neither its P nor an idle one.
     std::atomic<uint64_t> exitsyscallSlow{0};
+    // Internal, for tests: a thief's claim of a P in Psyscall found its M
+    // coming back (syscall.cpp).
+    std::atomic<uint64_t> retakeBackoffs{0};
 
     void reset();
 };

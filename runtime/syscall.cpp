@@ -13,18 +13,51 @@
 //   3. the slow path: the G becomes runnable on the global queue and this M
 //      stops (or, if the G is locked to it, waits for it in stoplockedm).
 //
-// Ownership: while a P is Psyscall, only a CAS out of Psyscall may claim it
-// (casPsyscall, proc.h: the one place that does it, for the M coming back,
-// sysmon's retake, procresize, and a thread leaving the runtime); the M in
-// the call must not touch it until its own CAS succeeds. p->syscalltick
-// counts the P's syscall exits and retakes; sysmon compares it between
-// ticks to tell a long call from many short ones.
+// Ownership: while a P is Psyscall, it is claimed out of it in one of two
+// ways, the two sides of one hand-over: reclaimOldp (proc.h) for the M
+// coming back, takePsyscall (below) for a thief taking it away (sysmon's
+// retake, procresize). p->syscalltick counts the P's syscall exits and
+// retakes; sysmon compares it between ticks to tell a long call from many
+// short ones, and an M whose oldp's tick moved knows the P is gone.
+//
+// The hand-over. Go claims the P with a CAS on both sides, and so did we:
+// a locked instruction costs 13-15 ns here (it drains the store buffer),
+// a third of a cgocall, paid twice per call by a callback from a C thread
+// and by Python's calls into C, while thieves come once per 20 us at most.
+// So the cost moves to the thief, as a Dekker hand-over:
+//   - the M, coming back, sets m->exitingSyscall, then (a compiler barrier)
+//     reads p->status: Psyscall with its own tick means the P is still its
+//     own, and it takes it with plain stores (tick, then status);
+//   - the thief CASes Psyscall -> Pretaking, runs the process fence
+//     (membarrier: every running thread executes a full barrier, and a
+//     thread not running passed through the kernel's), then reads the M's
+//     flag (p->syscallm). Set: the M is coming back, and the thief puts
+//     Psyscall back (a CAS: the M may have stored over Pretaking already).
+//     Clear: it commits, a CAS Pretaking -> to, and only then bumps the
+//     tick.
+// The fence makes the two reads exclusive: either the M's flag reached
+// memory before the fence ended and the thief sees it, or the M's read of
+// the status comes after the thief's CAS and sees Pretaking (the M then
+// waits for the thief's decision: awaitTake). An M that read Psyscall
+// before the CAS has its flag seen, so every thief of that call backs off.
+// Thieves hold sched.retakeLock for the whole claim, one at a time, so a
+// thief's commit CAS can match only its own Pretaking: a claim the M
+// stored over, then a new call of the M in Psyscall, fails it.
+// The flag is the M's own, cleared at entersyscall before the status is
+// published: an M that comes back late to a P long retaken writes only
+// its own flag, never one that another M's call depends on.
+// Without membarrier (an old kernel, a seccomp filter) and under TSan,
+// which cannot see the kernel's barrier, the M fences itself (a full
+// fence where the compiler barrier was) and the thief's CAS is its fence.
 //
 // Every user of the transition goes through entersyscall/exitsyscall:
 // cgocall, blocking regions, callbacks (a callback leaves the system call
 // its goroutine is in, and goes back into it), and extra Ms between
 // callbacks.
+#include <sched.h>
+
 #include "runtime/proc.h"
+#include "runtime/procfence.h"
 #include "runtime/stats.h"
 
 namespace gort {
@@ -75,6 +108,47 @@ void exitsyscallSlow(M* m) {
     // thread.
     stats().exitsyscallSlow.fetch_add(1, std::memory_order_relaxed);
     gswitchToG0(m, m->curg, exitsyscall0);
+}
+
+uint32_t awaitTake(P* p) {
+    // The thief holds Pretaking for one fence (microseconds), unless it was
+    // descheduled.
+    for (int spin = 0;; spin++) {
+        uint32_t st = p->status.load(std::memory_order_acquire);
+        if (st != Pretaking) return st;
+        if (spin < 100) {
+            __builtin_ia32_pause();
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+bool takePsyscall(P* p, Pstatus to) {
+    if (p->status.load(std::memory_order_relaxed) != Psyscall) return false;
+    LockGuard g(sched.retakeLock);
+    uint32_t st = Psyscall;
+    if (!p->status.compare_exchange_strong(st, Pretaking, std::memory_order_acq_rel)) return false;
+    M* m = p->syscallm.load(std::memory_order_relaxed);
+    if (sched.asymmetricSyscall.load(std::memory_order_relaxed)) {
+        processFence();
+    } else {
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+    if (m->exitingSyscall.load(std::memory_order_acquire)) {
+        st = Pretaking;
+        p->status.compare_exchange_strong(st, Psyscall, std::memory_order_acq_rel);
+        stats().retakeBackoffs.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    st = Pretaking;
+    if (!p->status.compare_exchange_strong(st, to, std::memory_order_acq_rel)) {
+        return false;  // the M stored over the claim and is in another call
+    }
+    // Ours: nobody else writes syscalltick meanwhile.
+    p->syscalltick.store(p->syscalltick.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_release);
+    return true;
 }
 
 void handoffOldp(M* m) {

@@ -88,7 +88,7 @@ int retake(int64_t now) {
         // Count as running while handing off, so checkdead does not see
         // every M idle in between (Go's incidlelocked dance).
         incidlelocked(-1);
-        if (casPsyscall(p, Pidle)) {
+        if (takePsyscall(p, Pidle)) {
             stats().pRetakes.fetch_add(1, std::memory_order_relaxed);
             traceRetake(p);
             n++;

@@ -108,6 +108,68 @@ TEST_P(Cgocall2, ShortCallsTakeTheFastPath) {
     EXPECT_LE(stats().exitsyscallSlow.load() - slow, uint64_t(kCalls / 1000));
 }
 
+// The Psyscall hand-over (syscall.cpp): calls that end right about when
+// sysmon takes their P, with work queued so that it wants to, race the
+// M's plain-store reclaim against the thief's claim. Exactly one side
+// must win each time: a P both kept would be handed off while running
+// (acquirep dies on it) and goroutines would be lost or run twice (the
+// counts). The thief must also have lost some races to an M coming back,
+// or the test did not reach the window it is for.
+TEST_P(Cgocall2, RetakeRacingTheReturnHasOneWinner) {
+    const int kCallers = 4, kSpinners = 2;
+    uint64_t backoffs0 = stats().retakeBackoffs.load();
+    uint64_t retakes0 = stats().pRetakes.load();
+    std::atomic<long> calls{0}, spins{0};
+    std::atomic<bool> stop{false};
+    int64_t deadline = nanotime() + 20'000'000'000;
+    long rounds = 0;
+    runMain([&] {
+        WaitGroup wg;
+        wg.add(kSpinners);
+        for (int i = 0; i < kSpinners; i++) {
+            spawn([&] {
+                while (!stop.load()) {
+                    spins.fetch_add(1);
+                    gosched();
+                }
+                wg.done();
+            });
+        }
+        // Rounds until the thief has lost enough races (at least 3 rounds).
+        while (rounds < 3 ||
+               (stats().retakeBackoffs.load() - backoffs0 < 20 && nanotime() < deadline)) {
+            rounds++;
+            WaitGroup callers;
+            callers.add(kCallers);
+            for (int i = 0; i < kCallers; i++) {
+                spawn([&, i] {
+                    for (int k = 0; k < scaled(2000); k++) {
+                        // 10-40 us of C, around sysmon's 20 us tick.
+                        int64_t us = 10 + (k * 7 + i * 13) % 31;
+                        cgocall(
+                            [](void* p) {
+                                int64_t until = nanotime() + *static_cast<int64_t*>(p) * 1000;
+                                while (nanotime() < until) {
+                                }
+                            },
+                            &us);
+                        calls.fetch_add(1);
+                    }
+                    callers.done();
+                });
+            }
+            callers.wait();
+        }
+        stop.store(true);
+        wg.wait();
+    });
+    EXPECT_EQ(calls.load(), rounds * kCallers * scaled(2000));
+    EXPECT_GT(spins.load(), 0);
+    EXPECT_GT(stats().pRetakes.load() - retakes0, 0u) << "no P was taken from a call";
+    EXPECT_GE(stats().retakeBackoffs.load() - backoffs0, 20u)
+        << "no thief found the M coming back: the race was not run";
+}
+
 // A locked goroutine's calls run on its thread, even when they block long
 // enough to lose the P.
 TEST_P(Cgocall2, LockedGoroutineCallsStayOnItsThread) {

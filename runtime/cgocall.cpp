@@ -9,14 +9,17 @@
 //   4. exitsyscall: reacquire the old P (fast path) or another, or queue the
 //      G and resume later, possibly on another M.
 //
-// The C context. Each runtime M keeps one, made on first use: a loop that
-// runs one call per switch and switches back, placed kG0Reserve below the
-// frame where the thread entered the runtime. g0 (the scheduler) lives in
-// those top kG0Reserve bytes and never goes deeper, so the two never meet,
-// and a call costs two switches and no setup. A thread whose stack is too
-// small for that, or that the runtime did not create, gets a context made
-// per call just below g0's suspended frame instead (g0 is suspended while
-// one of its goroutines runs).
+// The C context. Each call gets one, made just before it at a fixed place:
+// kG0Reserve below the frame where the thread entered the runtime. g0 (the
+// scheduler) lives in those top kG0Reserve bytes and never goes deeper, so
+// the two never meet. A thread whose stack is too small for that, or that
+// the runtime did not create, gets its context just below g0's suspended
+// frame instead (g0 is suspended while one of its goroutines runs). Making
+// a context is a few stores; what a fresh one buys is the way back: the C
+// side ends with ctxReturn (context.h), so the goroutine resumes through a
+// return the CPU predicted, and its own returns up to the interpreter or
+// the C caller stay predicted too (with a persistent C context that jumped
+// back, each of them mispredicted).
 //
 // A goroutine that already runs on the thread's own stack (a callback runs
 // inline there, see cgocallback.cpp) calls fn directly.
@@ -86,36 +89,25 @@ void runC(CgoFrame* f) {
     f->err = errno;
 }
 
-// enterC records, on the C side, where the goroutine waits.
-inline CgoFrame* enterC(transfer_t t) {
-    auto* f = static_cast<CgoFrame*>(t.data);
-    f->back = t.fctx;
-    f->gp->syscallctx = t.fctx;  // a callback from C parks below this point
-    return f;
-}
+// The floating-point environment (FpEnv, context.h). A context made just
+// now holds the environment the goroutine has (make_fcontext reads it), so
+// C starts with the goroutine's rounding mode and flags, and loading it is
+// loading the same value (loading a different MXCSR is what is slow: a
+// cgocall took 84 ns instead of 38 once the goroutine had raised the
+// sticky "inexact" flag that a C context never had). The way back restores
+// the goroutine's own, and the goroutine then takes what C left if it
+// differs: a call behaves like a plain function call (the goroutine sees
+// the flags C raised and the mode C set). Reading the x87 control word is
+// what costs (6 ns a call for two reads), so it is read only when MXCSR's
+// control bits change: fesetround, fesetenv and feenableexcept change
+// both; code that changes the x87 word alone (_FPU_SETCW, for long double
+// precision) keeps that change to the call. The x87 status word (its
+// exception flags) is the thread's: no switch saves it, so a goroutine
+// that moves to another thread finds that thread's. m->cgoFpenv caches
+// the x87 word last seen with an MXCSR, so a call costs no x87 read.
 
-// The persistent C context takes the goroutine's floating-point environment
-// on entry (the switch restored the one it left with), and hands back its
-// own on leaving; the goroutine side loads it if it differs.
-// m->cgoFpenv remembers the one the context left with (the one the switch
-// restores), so entering costs no read.
-inline void takeFpenv(CgoFrame* f) {
-    FpEnv was = f->m->cgoFpenvKnown ? f->m->cgoFpenv : fpenvGet();
-    if (!(was == f->fpenv)) fpenvLoad(f->fpenv, was);
-}
-
-// giveFpenv: the environment C leaves (the x87 word read only if MXCSR's
-// control bits moved).
-inline void giveFpenv(CgoFrame* f) {
-    uint32_t csr = mxcsrGet();
-    if (mxcsrControlDiffers(csr, f->fpenv.mxcsr)) f->fpenv.x87 = x87Get();
-    f->fpenv.mxcsr = csr;
-    f->m->cgoFpenv = f->fpenv;
-    f->m->cgoFpenvKnown = true;
-}
-
-// goroutineFpenv: the goroutine's environment for the C side. Its x87 word
-// is the C context's unless MXCSR's control bits differ (then read).
+// goroutineFpenv: the goroutine's environment, with the cached x87 word
+// unless MXCSR's control bits differ from the cache's (then read).
 inline FpEnv goroutineFpenv(const M* m) {
     FpEnv e;
     e.mxcsr = mxcsrGet();
@@ -127,39 +119,36 @@ inline FpEnv goroutineFpenv(const M* m) {
     return e;
 }
 
-// cgoLoop is an M's persistent C context: each switch to it brings a frame
-// to run.
-[[noreturn]] void cgoLoop(transfer_t t) {
-    ctxEntered();
-    for (;;) {
-        CgoFrame* f = enterC(t);
-        takeFpenv(f);
-        runC(f);
-        giveFpenv(f);
-        t = ctxJump(&f->m->cgoctx, &f->gp->ctx, f->back, nullptr);
-    }
-}
-
-// cgoOnce is a per-call C context.
-[[noreturn]] void cgoOnce(transfer_t t) {
-    ctxEntered();
-    CgoFrame* f = enterC(t);
-    runC(f);  // (made just now: it holds the environment the goroutine had)
+// leaveFpenv records the environment C leaves (the x87 word read only if
+// MXCSR's control bits moved).
+inline void leaveFpenv(CgoFrame* f) {
     uint32_t csr = mxcsrGet();
     if (mxcsrControlDiffers(csr, f->fpenv.mxcsr)) f->fpenv.x87 = x87Get();
     f->fpenv.mxcsr = csr;
-    ctxJump(&f->m->cgoctx, &f->gp->ctx, f->back, nullptr, true);
-    __builtin_unreachable();
+    f->m->cgoFpenv = f->fpenv;
+    f->m->cgoFpenvKnown = true;
 }
 
-// cgoContext returns the context to run a call in on m: the persistent one
-// (made on first use), or a fresh one below g0's suspended frame.
-fcontext_t cgoContext(M* m) {
-    Context& c = m->cgoctx;
-    if (c.fctx != nullptr) return c.fctx;
+// cgoRun is a C context's entry function: one call, then back to the
+// goroutine through ctxReturn, its last statement (a tail call).
+void cgoRun(transfer_t t) {
+    ctxEntered();
+    auto* f = static_cast<CgoFrame*>(t.data);
+    f->back = t.fctx;
+    f->gp->syscallctx = t.fctx;  // a callback from C parks below this point
+    runC(f);
+    leaveFpenv(f);
+    ctxReturn(&f->m->cgoctx, &f->gp->ctx, f->back);
+}
+
+// cgoTop is where m's C contexts are made: kG0Reserve below g0's entry
+// frame if the thread's stack has room for C below that, else just below
+// g0's suspended frame.
+char* cgoTop(M* m) {
     if (!m->cgoctxChecked) {
         m->cgoctxChecked = true;
         // The C side runs on the thread's stack, as g0 does.
+        Context& c = m->cgoctx;
         c.stackLo = m->g0->ctx.stackLo;
         c.stackSize = m->g0->ctx.stackSize;
         c.tsanFiber = m->g0->ctx.tsanFiber;
@@ -170,13 +159,11 @@ fcontext_t cgoContext(M* m) {
             pthread_attr_getstack(&attr, &lo, &size);
             pthread_attr_destroy(&attr);
             char* top = static_cast<char*>(m->g0sp0) - kG0Reserve;
-            if (top > static_cast<char*>(lo) + kMinCStack) {
-                c.fctx = ctxMakeAt(top, cgoLoop);
-                return c.fctx;
-            }
+            if (top > static_cast<char*>(lo) + kMinCStack) m->cgoFixedTop = top;
         }
     }
-    return ctxMakeAt(static_cast<char*>(m->g0->ctx.fctx) - kG0Gap, cgoOnce);
+    if (m->cgoFixedTop != nullptr) return m->cgoFixedTop;
+    return static_cast<char*>(m->g0->ctx.fctx) - kG0Gap;
 }
 
 // ensureTemplateThread starts the template thread before a goroutine's
@@ -212,12 +199,10 @@ GORT_ALWAYS_INLINE int cgocallOn(M* m, void (*fn)(void*), void* arg) {
     if (gp->onNativeStack) {
         runC(&f);  // already on the thread's stack: no switch
     } else {
-        FpEnv mine = goroutineFpenv(m);  // the switch back restores it
+        FpEnv mine = goroutineFpenv(m);  // the way back restores it
         f.fpenv = mine;
         fcontext_t outerSyscallctx = gp->syscallctx;
-        fcontext_t c = cgoContext(m);
-        transfer_t t = ctxJump(&gp->ctx, &m->cgoctx, c, &f);
-        if (c == m->cgoctx.fctx) m->cgoctx.fctx = t.fctx;  // where the loop waits now
+        ctxJump(&gp->ctx, &m->cgoctx, ctxMakeAt(cgoTop(m), cgoRun), &f);
         gp->syscallctx = outerSyscallctx;
         if (!(f.fpenv == mine)) fpenvResume(f.fpenv, mine);
     }

@@ -25,4 +25,8 @@ void ctxAdoptThread(Context* c) {
     (void)c;
 }
 
+transfer_t ctxReturnFn(transfer_t t) {
+    return t;
+}
+
 }  // namespace gort

@@ -193,10 +193,11 @@ struct M {
     std::atomic<bool> threadGone{false};  // a bound extra M's thread exited during teardown
     uintptr_t stackLo = 0, stackHi = 0;   // the thread's own stack (overflow reports)
     void* g0sp0 = nullptr;                // g0's frame where the thread entered the runtime
-    Context cgoctx;                       // the persistent C context (cgocall.cpp)
-    FpEnv cgoFpenv;                       // ... the floating-point environment it left with
+    Context cgoctx;                       // its C contexts' identity (cgocall.cpp)
+    char* cgoFixedTop = nullptr;          // where they are made, if the stack has room
+    FpEnv cgoFpenv;                       // the floating-point environment C left last
     bool cgoFpenvKnown = false;
-    bool cgoctxChecked = false;  // whether the thread's stack allows one
+    bool cgoctxChecked = false;  // cgoctx and cgoFixedTop are set
     // The scheduler's stack while a callback runs on the thread's own stack
     // (cgocallback.cpp): made with the M, so no callback allocates one.
     Stack schedStack;

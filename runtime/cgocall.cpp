@@ -141,28 +141,32 @@ void cgoRun(transfer_t t) {
     ctxReturn(&f->m->cgoctx, &f->gp->ctx, f->back);
 }
 
+// cgoCheckStack sets m's C contexts' identity, and their fixed top if the
+// thread's stack has room for C below kG0Reserve.
+GORT_NOINLINE void cgoCheckStack(M* m) {
+    m->cgoctxChecked = true;
+    // The C side runs on the thread's stack, as g0 does.
+    Context& c = m->cgoctx;
+    c.stackLo = m->g0->ctx.stackLo;
+    c.stackSize = m->g0->ctx.stackSize;
+    c.tsanFiber = m->g0->ctx.tsanFiber;
+    pthread_attr_t attr;
+    if (m->g0sp0 != nullptr && pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void* lo = nullptr;
+        size_t size = 0;
+        pthread_attr_getstack(&attr, &lo, &size);
+        pthread_attr_destroy(&attr);
+        char* top = static_cast<char*>(m->g0sp0) - kG0Reserve;
+        if (top > static_cast<char*>(lo) + kMinCStack) m->cgoFixedTop = top;
+    }
+}
+
 // cgoTop is where m's C contexts are made: kG0Reserve below g0's entry
 // frame if the thread's stack has room for C below that, else just below
 // g0's suspended frame.
-char* cgoTop(M* m) {
-    if (!m->cgoctxChecked) {
-        m->cgoctxChecked = true;
-        // The C side runs on the thread's stack, as g0 does.
-        Context& c = m->cgoctx;
-        c.stackLo = m->g0->ctx.stackLo;
-        c.stackSize = m->g0->ctx.stackSize;
-        c.tsanFiber = m->g0->ctx.tsanFiber;
-        pthread_attr_t attr;
-        if (m->g0sp0 != nullptr && pthread_getattr_np(pthread_self(), &attr) == 0) {
-            void* lo = nullptr;
-            size_t size = 0;
-            pthread_attr_getstack(&attr, &lo, &size);
-            pthread_attr_destroy(&attr);
-            char* top = static_cast<char*>(m->g0sp0) - kG0Reserve;
-            if (top > static_cast<char*>(lo) + kMinCStack) m->cgoFixedTop = top;
-        }
-    }
-    if (m->cgoFixedTop != nullptr) return m->cgoFixedTop;
+GORT_ALWAYS_INLINE char* cgoTop(M* m) {
+    if (GORT_UNLIKELY(!m->cgoctxChecked)) cgoCheckStack(m);
+    if (GORT_LIKELY(m->cgoFixedTop != nullptr)) return m->cgoFixedTop;
     return static_cast<char*>(m->g0->ctx.fctx) - kG0Gap;
 }
 

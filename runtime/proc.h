@@ -345,7 +345,7 @@ void wakeSysmonFor(P* p);
 bool exitsyscallfastPidle(M* m);
 void exitsyscallSlow(M* m);
 
-inline void entersyscall(M* m) {
+GORT_ALWAYS_INLINE void entersyscall(M* m) {
     G* gp = m->curg;
     P* p = m->p;
     casgstatus(gp, Grunning, Gsyscall);
@@ -370,14 +370,14 @@ inline void entersyscall(M* m) {
 // side of the hand-over (syscall.cpp): it says it is coming back, then
 // looks. With the process fence the thief pays for both sides, and this
 // path has no locked instruction.
-inline bool reclaimOldp(M* m, P* p, Pstatus to) {
-    m->exitingSyscall.store(true, std::memory_order_relaxed);
+GORT_ALWAYS_INLINE bool reclaimOldp(M* m, P* p, Pstatus to) {
     if (GORT_LIKELY(sched.asymmetricSyscall.load(std::memory_order_relaxed))) {
+        m->exitingSyscall.store(true, std::memory_order_relaxed);
         std::atomic_signal_fence(std::memory_order_seq_cst);  // the thief's fence orders it
     } else {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
+        m->exitingSyscall.exchange(true, std::memory_order_seq_cst);  // a full barrier
     }
-    uint32_t st = p->status.load(std::memory_order_acquire);
+    uint32_t st = p->status.load(std::memory_order_seq_cst);
     if (GORT_UNLIKELY(st == Pretaking)) st = awaitTake(p);
     // Status first, then the tick: a P retaken and in Psyscall again for
     // another M's call shows the retake's tick.
@@ -399,7 +399,7 @@ inline bool reclaimOldp(M* m, P* p, Pstatus to) {
 // region's M find its P gone without any retake). What remains is a window
 // of two instructions, which a retake, a hand-off and another M's call
 // would all have to fall into.
-inline bool exitsyscallfast(M* m) {
+GORT_ALWAYS_INLINE bool exitsyscallfast(M* m) {
     P* oldp = m->oldp;
     m->oldp = nullptr;
     if (GORT_LIKELY(oldp != nullptr && reclaimOldp(m, oldp, Prunning))) {
@@ -414,7 +414,7 @@ inline bool exitsyscallfast(M* m) {
     return exitsyscallfastPidle(m);
 }
 
-inline void exitsyscall(M* m) {
+GORT_ALWAYS_INLINE void exitsyscall(M* m) {
     if (GORT_LIKELY(exitsyscallfast(m))) return;
     exitsyscallSlow(m);
 }

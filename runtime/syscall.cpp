@@ -47,8 +47,11 @@
 // published: an M that comes back late to a P long retaken writes only
 // its own flag, never one that another M's call depends on.
 // Without membarrier (an old kernel, a seccomp filter) and under TSan,
-// which cannot see the kernel's barrier, the M fences itself (a full
-// fence where the compiler barrier was) and the thief's CAS is its fence.
+// which cannot see the kernel's barrier, the M sets its flag with a
+// sequentially consistent exchange (a locked instruction, the cost of the
+// old CAS) and the thief's CAS and load are sequentially consistent too:
+// the two sides' accesses are then in one total order, which is Dekker's
+// argument without the fence.
 //
 // Every user of the transition goes through entersyscall/exitsyscall:
 // cgocall, blocking regions, callbacks (a callback leaves the system call
@@ -128,14 +131,10 @@ bool takePsyscall(P* p, Pstatus to) {
     if (p->status.load(std::memory_order_relaxed) != Psyscall) return false;
     LockGuard g(sched.retakeLock);
     uint32_t st = Psyscall;
-    if (!p->status.compare_exchange_strong(st, Pretaking, std::memory_order_acq_rel)) return false;
+    if (!p->status.compare_exchange_strong(st, Pretaking, std::memory_order_seq_cst)) return false;
     M* m = p->syscallm.load(std::memory_order_relaxed);
-    if (sched.asymmetricSyscall.load(std::memory_order_relaxed)) {
-        processFence();
-    } else {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-    }
-    if (m->exitingSyscall.load(std::memory_order_acquire)) {
+    if (sched.asymmetricSyscall.load(std::memory_order_relaxed)) processFence();
+    if (m->exitingSyscall.load(std::memory_order_seq_cst)) {
         st = Pretaking;
         p->status.compare_exchange_strong(st, Psyscall, std::memory_order_acq_rel);
         stats().retakeBackoffs.fetch_add(1, std::memory_order_relaxed);

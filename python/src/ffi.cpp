@@ -369,6 +369,7 @@ struct FunctionObject {
     std::vector<Desc>* args;
     PyObject* keep;  // the descriptors (and the library object) it was made from
     PyObject* name;
+    const char* cname;  // name's UTF-8 (owned by name), for error messages
 };
 
 PyTypeObject* FunctionType = nullptr;
@@ -376,7 +377,7 @@ PyTypeObject* FunctionType = nullptr;
 PyObject* callFunction(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
     auto* f = reinterpret_cast<FunctionObject*>(self);
     Py_ssize_t n = PyVectorcall_NARGS(nargsf);
-    const char* fname = PyUnicode_AsUTF8(f->name);
+    const char* fname = f->cname;
     if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) > 0) {
         PyErr_Format(PyExc_TypeError, "%s() takes no keyword arguments", fname);
         return nullptr;
@@ -471,6 +472,11 @@ PyObject* newFunction(PyTypeObject* type, PyObject* args, PyObject*) {
     f->args = descs;
     f->keep = Py_BuildValue("(OOO)", rdesc, adescs, keep);
     f->name = Py_NewRef(name);
+    f->cname = PyUnicode_AsUTF8(name);
+    if (f->cname == nullptr) {  // not encodable (a lone surrogate)
+        Py_DECREF(f);
+        return nullptr;
+    }
     return reinterpret_cast<PyObject*>(f);
 }
 
@@ -558,18 +564,20 @@ void cbHandler(void* ret, void** args, void* userdata) {
     PyGILState_STATE st = PyGILState_Ensure();
     void* token = callbackEnter();
     d->inflight++;
-    PyObject* tuple = PyTuple_New(Py_ssize_t(d->args.size()));
-    bool ok = tuple != nullptr;
-    for (size_t i = 0; ok && i < d->args.size(); i++) {
-        PyObject* v = fromC(d->args[i], args[i], false);
-        if (v == nullptr) {
-            ok = false;
-        } else {
-            PyTuple_SET_ITEM(tuple, Py_ssize_t(i), v);
-        }
+    // The arguments go by vectorcall, without a tuple.
+    size_t n = d->args.size();
+    constexpr size_t kInline = 8;
+    PyObject* argvInline[kInline];
+    std::vector<PyObject*> argvHeap;
+    PyObject** argv = argvInline;
+    if (n > kInline) {
+        argvHeap.resize(n);
+        argv = argvHeap.data();
     }
-    PyObject* r = ok ? PyObject_Call(d->fn, tuple, nullptr) : nullptr;
-    Py_XDECREF(tuple);
+    size_t made = 0;
+    while (made < n && (argv[made] = fromC(d->args[made], args[made], false)) != nullptr) made++;
+    PyObject* r = made == n ? PyObject_Vectorcall(d->fn, argv, n, nullptr) : nullptr;
+    for (size_t i = 0; i < made; i++) Py_DECREF(argv[i]);
     if (r == nullptr || !storeResult(d->ret, r, ret)) {
         PyErr_WriteUnraisable(d->fn);
         memset(ret, 0, d->ret.size > 8 ? d->ret.size : 8);

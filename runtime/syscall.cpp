@@ -7,8 +7,9 @@
 // (m->oldp). Nobody runs on that P unless somebody takes it: sysmon, after
 // the call has lasted at least one of its ticks (retake), or GOMAXPROCS
 // shrinking. exitsyscall tries, in order:
-//   1. the fast path: CAS the old P from Psyscall back to Prunning, if it is
-//      still ours (nothing was taken: no lock, no other thread involved);
+//   1. the fast path: take the old P from Psyscall back to Prunning, if it
+//      is still ours (nothing was taken: no lock, no other thread involved,
+//      and with the process fence no locked instruction: see below);
 //   2. any idle P;
 //   3. the slow path: the G becomes runnable on the global queue and this M
 //      stops (or, if the G is locked to it, waits for it in stoplockedm).

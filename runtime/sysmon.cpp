@@ -1,8 +1,8 @@
 // sysmon: the runtime's monitor, a thread of its own that never holds a P.
 //
 // Its main job is retake: a P whose M has been inside one system call or C
-// call for at least one sysmon tick (20 us) is taken away (CAS Psyscall ->
-// Pidle) and handed off (handoffp), so goroutines queued on it run on
+// call for at least one sysmon tick (20 us) is taken away (takePsyscall:
+// Psyscall -> Pidle, syscall.cpp) and handed off (handoffp), so goroutines queued on it run on
 // another M, newly created if none is idle. Like Go, it leaves a P alone
 // when the call is young, nothing is queued on it, and other Ps are idle or
 // spinning.

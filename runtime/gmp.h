@@ -334,6 +334,13 @@ struct Sched {
     int32_t maxLent = 0;      // < 0: never lend; 0: GOMAXPROCS
     bool lendForCPU = false;  // lend for goroutines computing without yielding too
     bool quietStalls = false;
+    // The Psyscall hand-over uses the process fence (syscall.cpp): read on
+    // every exit from a system call, so kept among the settings, away from
+    // the fields sysmon and the thieves write. Set by init before any M of
+    // the runtime runs and never changed while one may be in a call (the
+    // two sides must agree; processFenceOn gives the same answer for the
+    // life of the process).
+    std::atomic<bool> asymmetricSyscall{false};
 
     // Global run queue.
     G* runqhead = nullptr;
@@ -370,10 +377,10 @@ struct Sched {
     std::atomic<uint32_t> sysmonGen{0};      // futex word: bumped to wake it
     std::atomic<uint64_t> ncgocallDead{0};   // cgocalls of Ms that exited
     std::atomic<uint64_t> ncallbackDead{0};  // callbacks of Ms that exited
-    // The Psyscall hand-over (syscall.cpp): thieves take Ps one at a time,
-    // and with a process fence the M coming back uses none of its own.
+    // Thieves of Ps in Psyscall claim them one at a time (syscall.cpp:
+    // takePsyscall). Lock order: sched.lock, then retakeLock (procresize
+    // holds the first); nothing is taken while holding retakeLock.
     Mutex retakeLock;
-    std::atomic<bool> asymmetricSyscall{false};
 
     // Ms the template thread must create (Go's newmHandoff).
     struct {

@@ -385,7 +385,9 @@ GORT_ALWAYS_INLINE bool reclaimOldp(M* m, P* p, Pstatus to) {
         return false;
     }
     // Ours: a thief that claims p from here on sees exitingSyscall and
-    // leaves it (its claim, if this store lands on it, is simply gone).
+    // leaves it (its claim, if this store lands on it, is simply gone). The
+    // tick goes first and the status store releases it: whoever sees this
+    // status, or a later one, sees the new tick.
     p->syscalltick.store(m->syscalltick + 1, std::memory_order_relaxed);
     p->status.store(to, std::memory_order_release);
     return true;

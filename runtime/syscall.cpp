@@ -133,6 +133,8 @@ bool takePsyscall(P* p, Pstatus to) {
     LockGuard g(sched.retakeLock);
     uint32_t st = Psyscall;
     if (!p->status.compare_exchange_strong(st, Pretaking, std::memory_order_seq_cst)) return false;
+    // syscallm was stored before the status was published (entersyscall's
+    // release store); the CAS read that status, so it sees the M of this call.
     M* m = p->syscallm.load(std::memory_order_relaxed);
     if (sched.asymmetricSyscall.load(std::memory_order_relaxed)) processFence();
     if (m->exitingSyscall.load(std::memory_order_seq_cst)) {

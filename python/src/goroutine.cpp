@@ -378,7 +378,10 @@ void acquireGil(GoCtx* g) {
 // kAcquiring (and lets it through to its next gort call). Without the
 // fence, the CAS.
 namespace {
-bool asymmetricExit = false;  // set once at module init
+// Set once, at module init, before any Python goroutine exists (both sides
+// must agree). The module may use only gort's exported symbols, so it asks
+// the kernel for the fence itself, as the runtime does for its own.
+bool asymmetricExit = false;
 
 void initExitFence() {
 #if !defined(__SANITIZE_THREAD__)  // TSan cannot see the kernel's barrier: the CAS

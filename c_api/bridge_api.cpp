@@ -19,15 +19,11 @@ GORT_API int gort_cgocall(gort_fn fn, void* arg) {
 }
 
 GORT_API int gort_blocking_begin(void) {
-    capi::Call call;
-    if (!call) return call.status();
-    return blockingBegin();
+    return blockingBeginEntry();
 }
 
 GORT_API int gort_blocking_end(void) {
-    capi::Call call;
-    if (!call) return call.status();
-    return blockingEnd();
+    return blockingEndEntry();
 }
 
 GORT_API int gort_blocking_end_try(void) {

@@ -1,6 +1,7 @@
 #include "handles.h"
 
 #include <new>
+#include <type_traits>
 
 #include "runtime/base.h"
 #include "runtime/lock.h"
@@ -41,17 +42,21 @@ struct Table {
     uint64_t genBase = 0;
 };
 
-Table& table() {
-    static NoDestructor<Table> t;
-    return *t;
+// In static storage from the start (no guard to test on every lookup), and
+// trivially destructible: nothing runs at exit.
+constinit Table theTable;
+static_assert(std::is_trivially_destructible_v<Table>);
+
+GORT_ALWAYS_INLINE Table& table() {
+    return theTable;
 }
 
-Slot* slotAt(uint64_t index) {
+GORT_ALWAYS_INLINE Slot* slotAt(uint64_t index) {
     Slot* chunk = table().chunks[index / kChunkSlots].load(std::memory_order_acquire);
     return chunk != nullptr ? &chunk[index % kChunkSlots] : nullptr;
 }
 
-bool decode(const void* h, Kind k, uint64_t* index, uint32_t* gen) {
+GORT_ALWAYS_INLINE bool decode(const void* h, Kind k, uint64_t* index, uint32_t* gen) {
     auto v = reinterpret_cast<uintptr_t>(h);
     uint64_t i = v & kIndexMask;
     if (i == 0 || uint8_t((v >> kIndexBits) & 0xF) != uint8_t(k)) return false;
@@ -82,7 +87,7 @@ Retired& retired() {
 
 // lookup finds the slot a handle of kind k names (whatever its state), and
 // the generation the handle expects there.
-Slot* lookup(const void* h, Kind k, uint32_t* gen) {
+GORT_ALWAYS_INLINE Slot* lookup(const void* h, Kind k, uint32_t* gen) {
     uint64_t index;
     return decode(h, k, &index, gen) ? slotAt(index) : nullptr;
 }

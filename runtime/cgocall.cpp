@@ -252,8 +252,9 @@ int cgocallWords(void (*fn)(void*), void* w0, void* w1, void* w2, void* w3) {
     return gatedCgocall(fn, words);
 }
 
-int blockingBegin() {
-    M* m = getm();
+namespace {
+
+GORT_ALWAYS_INLINE int blockingBeginOn(M* m) {
     G* gp = m != nullptr ? m->curg : nullptr;
     if (gp == nullptr) return kOK;
     switch (gp->status()) {
@@ -275,12 +276,18 @@ int blockingBegin() {
     return kOK;
 }
 
+}  // namespace
+
+int blockingBegin() {
+    return blockingBeginOn(getm());
+}
+
 namespace {
 
 // regionG is the calling goroutine if it is inside a blocking region, else
 // null with *rc what ending one returns: kOK where no goroutine runs (a
 // plain thread, or C code a goroutine called), kEINVAL when not in one.
-G* regionG(M* m, int* rc) {
+GORT_ALWAYS_INLINE G* regionG(M* m, int* rc) {
     G* gp = m != nullptr ? m->curg : nullptr;
     *rc = kOK;
     if (gp == nullptr) return nullptr;
@@ -297,22 +304,48 @@ G* regionG(M* m, int* rc) {
 
 // leaveRegion is the bookkeeping of a region's end (the P is dealt with by
 // the caller).
-void leaveRegion(M* m, G* gp) {
+GORT_ALWAYS_INLINE void leaveRegion(M* m, G* gp) {
     m->incgo = false;
     gp->inBlocking = false;
     traceSliceEnd(TraceSlice::blocking, gp);
 }
 
-}  // namespace
-
-int blockingEnd() {
-    M* m = getm();
+GORT_ALWAYS_INLINE int blockingEndOn(M* m) {
     int rc;
     G* gp = regionG(m, &rc);
     if (gp == nullptr) return rc;
     leaveRegion(m, gp);
     exitsyscall(m);
     return kOK;
+}
+
+}  // namespace
+
+int blockingEnd() {
+    return blockingEndOn(getm());
+}
+
+// The entries of gort_blocking_begin and gort_blocking_end: the call gate's
+// fast path inline, as gatedCgocall's (gort.ffi brackets every call from a
+// Python goroutine with them).
+int blockingBeginEntry() {
+    M* m = getmAtEntry();
+    if (GORT_LIKELY(admitsUncounted(m))) return blockingBeginOn(m);
+    CallGate g;
+    if (int rc = callEnter(&g); rc != kOK) return rc;
+    int rc = blockingBegin();
+    callExit(g);
+    return rc;
+}
+
+int blockingEndEntry() {
+    M* m = getmAtEntry();
+    if (GORT_LIKELY(admitsUncounted(m))) return blockingEndOn(m);
+    CallGate g;
+    if (int rc = callEnter(&g); rc != kOK) return rc;
+    int rc = blockingEnd();
+    callExit(g);
+    return rc;
 }
 
 int blockingEndTry() {

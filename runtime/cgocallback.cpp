@@ -31,6 +31,13 @@
 // the thread's stack (cgocall calls C directly from a goroutine that runs
 // there); g0 and gp swap places once, at the outermost level.
 //
+// C code in a blocking region runs on gp's own stack (cgocall.cpp), and a
+// callback from there stays on it: gp keeps its stack and identity, g0
+// keeps its own context on the thread's stack, and nothing is swapped.
+// Only the lock to the M is taken (the C frames below are this thread's
+// to return to); C that the callback then calls through cgocall gets the
+// thread's stack as from any goroutine.
+//
 // A callback from a signal handler may run on the thread's alternate signal
 // stack (SA_ONSTACK). While it blocks, the thread is off that stack (on the
 // scheduler stack, or hosting), and the kernel delivers the next signal at
@@ -80,6 +87,13 @@ GORT_ALWAYS_INLINE bool onSignalStack(const M* m) {
     return sp >= m->sigstackLo && sp < m->sigstackHi;
 }
 
+// onOwnStack: the caller runs on gp's own stack (C called in a blocking
+// region calls back).
+GORT_ALWAYS_INLINE bool onOwnStack(const G* gp) {
+    auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    return gp->stack && sp >= gp->stack.lo && sp < gp->stack.hi;
+}
+
 // blockAsyncSignals blocks every signal but the faults, saving the mask.
 void blockAsyncSignals(sigset_t* old) {
     sigset_t s;
@@ -124,13 +138,18 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
     Context outerG0 = g0->ctx;
     Context outerGp = gp->ctx;
     bool wasIncgo = m->incgo;
+    // A callback from C in a blocking region: the region is the outer
+    // level's, to be ended there; a region the callback begins is its own.
+    bool wasInBlocking = gp->inBlocking;
     G* outerMain = isMain ? sched.maing.load(std::memory_order_relaxed) : nullptr;
 
-    // The first level swaps g0 and gp. A nested callback (C called from a
-    // callback calls back) finds them swapped: gp already runs on this
-    // stack, and g0's scheduler context on the scheduler stack serves it as
-    // is.
-    bool first = !gp->onNativeStack;
+    // The first level on the thread's stack swaps g0 and gp. A nested
+    // callback (C called from a callback calls back) finds them swapped: gp
+    // already runs on this stack, and g0's scheduler context on the
+    // scheduler stack serves it as is. C in a blocking region runs on gp's
+    // own stack: a callback from it is gp calling on, with nothing to swap
+    // (g0's own context is intact above, on the thread's stack).
+    bool first = !gp->onNativeStack && !onOwnStack(gp);
     // On the signal stack (at any level: a handler may interrupt C that a
     // callback called), nothing may land there while gp waits (top of the
     // file).
@@ -153,6 +172,7 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         gp->onNativeStack = true;
     }
     m->incgo = false;
+    gp->inBlocking = false;
     // The C frames below the callback live on this thread's stack: gp must
     // come back here if it blocks.
     m->lockedInt++;
@@ -207,6 +227,7 @@ int cgocallback(M* m, GoFunc fn, void* arg, bool isMain) {
         g0->ctx = outerG0;
     }
     m->incgo = wasIncgo;
+    gp->inBlocking = wasInBlocking;
     // gp cannot switch away any more: what is pending lands below us.
     if (onSigstack) pthread_sigmask(SIG_SETMASK, &outerMask, nullptr);
     return kOK;

@@ -34,7 +34,9 @@ bool opRegionsOn() {
     return processFenceOn();
 }
 
-std::atomic<uint32_t>* opBegin() {
+namespace {
+
+GORT_ALWAYS_INLINE std::atomic<uint32_t>* opBeginOn() {
     if (!processFenceOn()) return nullptr;
     P* p = regionP(getmAtEntry());  // an entry: nothing has switched yet
     if (p == nullptr) return nullptr;
@@ -47,9 +49,15 @@ std::atomic<uint32_t>* opBegin() {
     return &p->opWord;
 }
 
+}  // namespace
+
+std::atomic<uint32_t>* opBegin() {
+    return opBeginOn();
+}
+
 std::atomic<uint32_t>* opBeginCall() {
     if (!callGate.open.load(std::memory_order_relaxed)) return nullptr;
-    return opBegin();
+    return opBeginOn();
 }
 
 bool opQuiesce() {

@@ -22,10 +22,17 @@ bool registerMembarrier() {
 
 }  // namespace
 
-bool processFenceOn() {
-    static const bool on = registerMembarrier();
+namespace detail {
+
+constinit std::atomic<int8_t> fenceState{0};
+
+bool processFenceInit() {
+    static const bool on = registerMembarrier();  // once, whoever asks first
+    fenceState.store(on ? 1 : -1, std::memory_order_relaxed);
     return on;
 }
+
+}  // namespace detail
 
 void processFence() {
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0) {

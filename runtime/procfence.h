@@ -6,12 +6,23 @@
 // opregion.cpp; the tracer's buffer hand-over, trace.cpp).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 namespace gort {
 
 // processFenceOn registers the process for membarrier once, and reports
 // whether processFence works. Always false under TSan, which cannot see the
 // kernel's barrier: its users then fence on the hot path as before.
-bool processFenceOn();
+namespace detail {
+// 1 on, -1 off, 0 not yet known (processFenceOn registers then).
+extern constinit std::atomic<int8_t> fenceState;
+bool processFenceInit();
+}  // namespace detail
+inline bool processFenceOn() {
+    int8_t s = detail::fenceState.load(std::memory_order_relaxed);
+    return s != 0 ? s > 0 : detail::processFenceInit();
+}
 
 // processFence runs the fence; fatal if it fails after registration.
 void processFence();

@@ -98,12 +98,6 @@ void procyield(int n) {
 
 }  // namespace
 
-bool GoMutex::tryLock() {
-    int32_t old = state_.load(std::memory_order_relaxed);
-    if (old & (kLocked | kStarving)) return false;
-    return state_.compare_exchange_strong(old, old | kLocked, std::memory_order_acquire);
-}
-
 void GoMutex::lock() {
     int32_t z = 0;
     if (state_.compare_exchange_strong(z, kLocked, std::memory_order_acquire)) return;

@@ -18,7 +18,11 @@ not what variadic arguments take: declare them int/double
 (C's promotions; function(..., nfixed=N) makes a variadic signature).
 
 A call works from a goroutine, the main thread and any thread; with the GIL
-released while C runs. `pointer` accepts an int, None, bytes, any writable
+released while C runs. From a goroutine it is a blocking region
+(gort_blocking_begin/end): the P can be handed off while C runs, and C runs
+on the goroutine's own stack, as a ctypes call there does (at least 1 MiB:
+gort.init(stack_size=...) for C that needs more; an overflow is reported as
+one). Elsewhere C runs on the calling thread's stack. `pointer` accepts an int, None, bytes, any writable
 or read-only buffer (bytearray, array, memoryview, numpy; kept alive for the
 call), ctypes objects (their address; a ctypes pointer's value) and
 gort.ffi callbacks. A callback's function runs as goroutine code with the

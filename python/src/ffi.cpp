@@ -8,8 +8,13 @@
 // A call (_FfiFunction.__call__, vectorcall) converts the arguments into
 // 8-byte slots (a struct argument points into its instance's buffer),
 // releases the GIL (on a goroutine through releaseGil, so the switch hooks
-// and the exit code know it runs C) and calls gort_ffi_call, a cgocall: the
-// P is handed off while C runs. Pointer arguments take an int, None, bytes,
+// and the exit code know it runs C) and calls gort_ffi_call. On a goroutine
+// that call is made inside a blocking region, where gort_ffi_call calls C
+// directly: C runs on the goroutine's own stack (1 MiB at least, as ctypes
+// code there does) and the P can be handed off while it runs, with no
+// switch to the thread's stack (a cgocall's two context switches were a
+// third of the cost of a call from Python). Off a goroutine it is a plain
+// call on the thread's stack. Pointer arguments take an int, None, bytes,
 // any object with the buffer protocol (kept for the call) and ctypes
 // objects (their address, or a pointer's value).
 //
@@ -417,8 +422,12 @@ PyObject* callFunction(PyObject* self, PyObject* const* args, size_t nargsf, PyO
     if (!ok) return nullptr;
     int rc;
     if (g != nullptr) {
+        // In a blocking region gort_ffi_call calls C right here, on the
+        // goroutine's own stack (see the top of the file).
         releaseGil(g);
+        gort_blocking_begin();
         rc = gort_ffi_call(f->sig, f->fn, ret, ptrs);
+        gort_blocking_end();
         reacquireGil(g);
     } else {
         Py_BEGIN_ALLOW_THREADS rc = gort_ffi_call(f->sig, f->fn, ret, ptrs);

@@ -147,6 +147,42 @@ def test_callback_from_c_threads(lib):
     assert gort.go(run, c, 2, 100).join() == 2 * 4950
 
 
+def test_callback_on_the_calling_goroutine_parks_and_calls_c(lib, procs):
+    # C that a goroutine called through gort.ffi runs on the goroutine's own
+    # stack; its callbacks run there as that goroutine, may park (here on a
+    # channel fed by another goroutine, on 1 P) and call C again, and every
+    # one comes back to the thread the C frames below it live on.
+    procs(1)
+    n = 300
+    ch = gort.Chan()
+    fill = lib.function("fill", "int32", ["pointer", "int32", "uint8"])
+    call_here = lib.function("call_here", "long", ["pointer", "long"])
+    seen = []
+
+    def cb(x):
+        buf = bytearray(16)
+        assert fill(buf, 16, 7) == 16
+        seen.append((gort.goid(), threading.get_native_id()))
+        return x + ch.recv() + buf[3]
+
+    c = ffi.callback(cb, "int", ["int"])
+
+    def feeder():
+        for i in range(n):
+            ch.send(i)
+
+    def caller():
+        return gort.goid(), call_here(c, n)
+
+    f = gort.go(feeder)
+    goid, got = gort.go(caller).join()
+    f.join()
+    assert got == sum((i & 0xff) + i + 7 for i in range(n))
+    assert len(seen) == n
+    assert {g for g, _ in seen} == {goid}
+    assert len({t for _, t in seen}) == 1
+
+
 def test_callback_exception_returns_error_value(lib):
     seen = []
     old = __import__("sys").unraisablehook

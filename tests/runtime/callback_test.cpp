@@ -374,6 +374,69 @@ TEST_P(Callback, NestedCGetsTheThreadStack) {
     EXPECT_EQ(sum, 6);
 }
 
+// C code inside a blocking region runs on the goroutine's own stack (gort.ffi
+// calls C there from Python goroutines), and so does a callback from it: the
+// goroutine keeps its own stack's identity (it does not take the thread's),
+// may park inside the callback and come back to the same thread, and C that
+// the callback calls still gets the thread's stack (1 MiB of locals, on a
+// goroutine whose own stack is 128 KiB). The callback's own region leaves
+// the outer one as it was: its end still ends it.
+TEST_P(Callback, FromABlockingRegionRunsOnTheGoroutinesStack) {
+    const int kRounds = scaled(200) + 20;
+    struct Round {
+        Sema wake;
+        long sum = 0;
+        pid_t tid = 0;
+        int wrongStack = 0, wrongThread = 0;
+    };
+    int wrongStack = 0, wrongThread = 0;
+    long sum = 0;
+    runMain([&] {
+        for (int i = 0; i < kRounds; i++) {
+            Round r;
+            WaitGroup wg;
+            wg.add(2);
+            spawn([&] {
+                G* gp = getg();
+                EXPECT_EQ(blockingBegin(), kOK);
+                r.tid = gettid();  // (a goroutine hosted by the main thread moved)
+                callback(
+                    [](void* p) {
+                        auto* r = static_cast<Round*>(p);
+                        G* gp = getg();
+                        auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+                        bool own = gp->stack && sp >= gp->stack.lo && sp < gp->stack.hi;
+                        if (!own || gp->onNativeStack ||
+                            gp->ctx.stackLo != reinterpret_cast<void*>(gp->stack.lo)) {
+                            r->wrongStack++;
+                        }
+                        r->wake.acquire();  // parks: the other goroutine wakes it
+                        if (gettid() != r->tid) r->wrongThread++;
+                        cgocall(bigCFrame, &r->sum);
+                        // A region of its own inside the outer one's callback.
+                        if (blockingBegin() != kOK || blockingEnd() != kOK) r->wrongStack++;
+                    },
+                    &r);
+                if (gettid() != r.tid) r.wrongThread++;
+                EXPECT_EQ(blockingEnd(), kOK);
+                EXPECT_EQ(getg(), gp);
+                wg.done();
+            });
+            spawn([&] {
+                r.wake.release();
+                wg.done();
+            });
+            wg.wait();
+            wrongStack += r.wrongStack;
+            wrongThread += r.wrongThread;
+            sum += r.sum;
+        }
+    });
+    EXPECT_EQ(wrongStack, 0);
+    EXPECT_EQ(wrongThread, 0);
+    EXPECT_EQ(sum, 3L * kRounds);
+}
+
 // Go's NeedmDeadlock: threads enter the runtime (binding and releasing an
 // M each time) while 10 other threads send them signals as fast as they
 // can; a watchdog fails the test instead of letting it hang.

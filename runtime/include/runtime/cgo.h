@@ -48,6 +48,10 @@ int callback(void (*fn)(void*), void* arg);
 // blockingBegin inside one: kEINVAL.
 int blockingBegin();
 int blockingEnd();
+// blockingBeginEntry / blockingEndEntry are the same behind the call gate
+// (gort_blocking_begin, gort_blocking_end).
+int blockingBeginEntry();
+int blockingEndEntry();
 // blockingEndTry ends the region only if a P can be had at once (the one
 // the region left, if nobody took it, or an idle one: exitsyscall's fast
 // path): kOK as blockingEnd, or kEAGAIN and the goroutine is still in the

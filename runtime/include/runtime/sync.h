@@ -40,7 +40,11 @@ class GoMutex {
     // lockUntil is lock with a deadline (nanotime): true if locked, false if
     // it passed first (then the mutex is not held).
     bool lockUntil(int64_t deadline);
-    bool tryLock();
+    bool tryLock() {
+        int32_t old = state_.load(std::memory_order_relaxed);
+        if (old & (kLocked | kStarving)) return false;
+        return state_.compare_exchange_strong(old, old | kLocked, std::memory_order_acquire);
+    }
     // unlock returns kEINVAL if the mutex is not locked.
     int unlock();
     // tryUnlockFast unlocks a mutex that nobody waits for, and is false

@@ -47,6 +47,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <utility>
 
 #include "runtime/dump.h"
 #include "runtime/errors.h"
@@ -87,11 +88,11 @@ GORT_NOINLINE void runResumeHook(G* gp) {
 }
 
 GORT_ALWAYS_INLINE void parkHook(G* gp) {
-    if (GORT_UNLIKELY(gp->onPark != nullptr)) runParkHook(gp);
+    if (GORT_UNLIKELY(gp->hasHooks) && gp->onPark != nullptr) runParkHook(gp);
 }
 
 GORT_ALWAYS_INLINE void resumeHook(G* gp) {
-    if (GORT_UNLIKELY(gp->onResume != nullptr)) runResumeHook(gp);
+    if (GORT_UNLIKELY(gp->hasHooks) && gp->onResume != nullptr) runResumeHook(gp);
 }
 
 // gentry is where a new G starts: finish the switch that started it, run its
@@ -132,11 +133,19 @@ void stackput(P* p, Stack s) {
     stackfree(s);
 }
 
-// gstart gives a G that has never run its initial context (its stack came
-// with it from newproc1).
+// gstart gives a G that has never run its initial context. Its stack came
+// with it from newproc1, reserved at the spawn; but in a spawn storm a G
+// first runs hundreds of spawns later, when that stack has long left the
+// cache, while the G that exited last on this P left one of its own, still
+// warm, at the head of the P's free list (gfput). The two swap: the new G
+// runs on the warm stack and the free G keeps the cold one for its next
+// spawn. Nothing is allocated: every reservation stands.
 void gstart(M* m, G* gp) {
-    (void)m;
     if (!gp->stack) fatal("gstart: goroutine without a stack");
+    G* f = m->p->gFree;
+    if (f != nullptr && f->stack && f->stack.size() == gp->stack.size()) {
+        std::swap(f->stack, gp->stack);
+    }
     ctxMake(&gp->ctx, reinterpret_cast<void*>(gp->stack.lo), gp->stack.size(), gentry);
 }
 
@@ -144,7 +153,7 @@ void gstart(M* m, G* gp) {
 inline void startRunning(M* m, G* gp, bool inheritTime) {
     m->curg = gp;
     gp->m = m;
-    gp->lastm = m;
+    if (GORT_UNLIKELY(gp->affinity)) gp->lastm = m;
     casgstatus(gp, Grunnable, Grunning);
     // Every switch counts, inherited or not: the 1-in-61 look at the global
     // queue must come round even while a pair ping-pongs through runnext
@@ -270,10 +279,17 @@ void gdestroy(M* m, G* prev) {
         free(prev->name);
         prev->name = nullptr;
     }
-    prev->onPark = nullptr;
-    prev->onResume = nullptr;
-    prev->hookArg = nullptr;
-    prev->lastm = nullptr;
+    // A free G has no hooks and no lastm (newproc1 sets only what it needs).
+    if (GORT_UNLIKELY(prev->hasHooks)) {
+        prev->onPark = nullptr;
+        prev->onResume = nullptr;
+        prev->hookArg = nullptr;
+        prev->hasHooks = false;
+    }
+    if (GORT_UNLIKELY(prev->affinity)) {
+        prev->lastm = nullptr;
+        prev->affinity = false;
+    }
     p->countExited();
     ctxDestroy(&prev->ctx);
     // A free G keeps a stack of the default size (Go's gfput): the next
@@ -624,15 +640,15 @@ G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
         gp->atomicstatus.store(Gdead, std::memory_order_relaxed);
         allgadd(gp);
     }
-    gp->stackSize = stackRoundSize(opts.stackSize);
+    size_t stackSize = stackRoundSize(opts.stackSize);
     // The stack now, not at the first run: memory running out is the
     // spawner's kENOMEM, never a fatal error later on the scheduler. A free
     // G may bring one of the default size (gdestroy).
-    if (gp->stack && gp->stack.size() != gp->stackSize) {
+    if (gp->stack && gp->stack.size() != stackSize) {
         stackput(p, gp->stack);
         gp->stack = Stack{};
     }
-    if (!gp->stack) gp->stack = stackget(p, gp->stackSize);
+    if (!gp->stack) gp->stack = stackget(p, stackSize);
     if (!gp->stack) {
         gfputDead(p, gp);
         free(name);
@@ -643,19 +659,20 @@ G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p) {
     gp->ctx.fctx = nullptr;
     __atomic_store_n(&gp->name, name, __ATOMIC_RELEASE);  // gname
     gp->goid = goidalloc(p);
-    gp->onPark = opts.onPark;
-    gp->onResume = opts.onResume;
-    gp->hookArg = opts.hookArg;
+    // Only the first two lines of gp are written for a goroutine without
+    // hooks or affinity: a free G has neither (gdestroy), and the fields
+    // of parking and C calls are reset by those after each use.
+    if (GORT_UNLIKELY(opts.onPark != nullptr || opts.onResume != nullptr)) {
+        gp->onPark = opts.onPark;
+        gp->onResume = opts.onResume;
+        gp->hookArg = opts.hookArg;
+        gp->hasHooks = true;
+    }
     gp->inHook = false;
-    gp->affinity = opts.resumeAffinity;
-    gp->lastm = nullptr;
-    gp->cgoErrno = 0;
-    gp->syscallctx = nullptr;
+    gp->affinity = opts.resumeAffinity;  // lastm is null in a free G
     gp->onNativeStack = false;
     gp->inBlocking = false;
     gp->noHost = false;
-    gp->param = nullptr;
-    gp->waiting = nullptr;
     if (p != nullptr) {
         p->countCreated();
     } else {

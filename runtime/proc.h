@@ -163,7 +163,7 @@ inline bool mayHost(const M* m) {
 // hostable: a host may run gp (it is not moving off hosts and has no switch
 // hooks, see lockosthread.cpp).
 inline bool hostable(const G* gp) {
-    return !gp->noHost && gp->onPark == nullptr && gp->onResume == nullptr;
+    return !gp->noHost && !gp->hasHooks;
 }
 inline void hostSet(M* m) {
     bool host = mayHost(m);

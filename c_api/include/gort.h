@@ -321,7 +321,10 @@ GORT_API int gort_cgocall(gort_fn fn, void* arg);
  * On a goroutine, it enters the system-call state exactly as a cgocall does:
  * its P may be handed to another M while the region lasts. Code inside the
  * region counts as C code: gort calls made there go through the callback
- * path. On a thread that runs no goroutine (and in C code a goroutine
+ * path, and a callback (gort_callback, an ffi closure) runs as the
+ * goroutine, on its own stack, where the region's code runs; a region the
+ * callback begins and ends is its own, and the outer region goes on when it
+ * returns. On a thread that runs no goroutine (and in C code a goroutine
  * called) it does nothing.
  * \return #GORT_OK; #GORT_EINVAL for a second gort_blocking_begin inside a
  *         region; #GORT_ENOTINIT */

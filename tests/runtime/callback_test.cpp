@@ -402,19 +402,19 @@ TEST_P(Callback, FromABlockingRegionRunsOnTheGoroutinesStack) {
                 r.tid = gettid();  // (a goroutine hosted by the main thread moved)
                 callback(
                     [](void* p) {
-                        auto* r = static_cast<Round*>(p);
-                        G* gp = getg();
+                        auto* rd = static_cast<Round*>(p);
+                        G* cur = getg();
                         auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-                        bool own = gp->stack && sp >= gp->stack.lo && sp < gp->stack.hi;
-                        if (!own || gp->onNativeStack ||
-                            gp->ctx.stackLo != reinterpret_cast<void*>(gp->stack.lo)) {
-                            r->wrongStack++;
+                        bool own = cur->stack && sp >= cur->stack.lo && sp < cur->stack.hi;
+                        if (!own || cur->onNativeStack ||
+                            cur->ctx.stackLo != reinterpret_cast<void*>(cur->stack.lo)) {
+                            rd->wrongStack++;
                         }
-                        r->wake.acquire();  // parks: the other goroutine wakes it
-                        if (gettid() != r->tid) r->wrongThread++;
-                        cgocall(bigCFrame, &r->sum);
+                        rd->wake.acquire();  // parks: the other goroutine wakes it
+                        if (gettid() != rd->tid) rd->wrongThread++;
+                        cgocall(bigCFrame, &rd->sum);
                         // A region of its own inside the outer one's callback.
-                        if (blockingBegin() != kOK || blockingEnd() != kOK) r->wrongStack++;
+                        if (blockingBegin() != kOK || blockingEnd() != kOK) rd->wrongStack++;
                     },
                     &r);
                 if (gettid() != r.tid) r.wrongThread++;

@@ -325,27 +325,30 @@ int blockingEnd() {
     return blockingEndOn(getm());
 }
 
-// The entries of gort_blocking_begin and gort_blocking_end: the call gate's
-// fast path inline, as gatedCgocall's (gort.ffi brackets every call from a
-// Python goroutine with them).
-int blockingBeginEntry() {
+namespace {
+
+// gatedRegion is an entry of gort_blocking_begin or gort_blocking_end: the
+// call gate's fast path inline, as gatedCgocall's (gort.ffi brackets every
+// call from a Python goroutine with them), then `on`.
+template <int (*on)(M*)>
+GORT_ALWAYS_INLINE int gatedRegion() {
     M* m = getmAtEntry();
-    if (GORT_LIKELY(admitsUncounted(m))) return blockingBeginOn(m);
+    if (GORT_LIKELY(admitsUncounted(m))) return on(m);
     CallGate g;
     if (int rc = callEnter(&g); rc != kOK) return rc;
-    int rc = blockingBegin();
+    int rc = on(getm());
     callExit(g);
     return rc;
 }
 
+}  // namespace
+
+int blockingBeginEntry() {
+    return gatedRegion<blockingBeginOn>();
+}
+
 int blockingEndEntry() {
-    M* m = getmAtEntry();
-    if (GORT_LIKELY(admitsUncounted(m))) return blockingEndOn(m);
-    CallGate g;
-    if (int rc = callEnter(&g); rc != kOK) return rc;
-    int rc = blockingEnd();
-    callExit(g);
-    return rc;
+    return gatedRegion<blockingEndOn>();
 }
 
 int blockingEndTry() {

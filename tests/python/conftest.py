@@ -7,16 +7,25 @@ GORT_SOURCE_DIR name the trees for the tests that install or run examples.
 The runtime is started once per session with 2 Ps; tests that need 1 P set
 it with the `procs` fixture and restore it afterwards.
 
+A suite that hangs fails with its stacks instead of running into ctest's
+timeout silently (GORT_PYTEST_WATCHDOG_S, default 780 of ctest's 900 s):
+30 s before the limit a Python thread writes gort.dump() (goroutines, their
+C and Python stacks) to stderr, and at the limit faulthandler's own thread,
+which needs no GIL, writes every thread's Python stack and ends the process.
+Both threads are started once per session.
+
 Marker `needs_stall_detection`: the test needs the runtime to notice a
 goroutine blocked in the kernel without telling it (time.sleep, a ctypes
 call, socket.recv) and lend another P (issue 12). Such tests are skipped
 only while the runtime shows no sign of it: after a 300 ms time.sleep in one
 goroutine on 1 P, another goroutine spawned meanwhile must have run.
 """
+import faulthandler
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
@@ -50,9 +59,46 @@ def runtime_has_stall_detection():
     return _stall_probe
 
 
+_suite_done = threading.Event()
+
+
+def _start_watchdog(config):
+    limit = float(os.environ.get("GORT_PYTEST_WATCHDOG_S", "780"))
+    if limit <= 0:
+        return
+    # The process's own stderr, not the capture pytest puts on fd 2 (its
+    # file would go with the process).
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.suspend_global_capture()
+    err = os.fdopen(os.dup(2), "w")
+    if capman is not None:
+        capman.resume_global_capture()
+    faulthandler.dump_traceback_later(limit, exit=True, file=err)
+
+    def dump_early():
+        if _suite_done.wait(max(limit - 30, 1)):
+            return
+        try:
+            text = gort.dump()
+        except Exception as e:  # (the dump itself must not hide the hang)
+            text = f"gort.dump() failed: {e!r}"
+        err.write(f"\ngort tests: still running after {limit - 30:.0f} s; "
+                  f"the runtime's goroutines:\n{text}\n")
+        err.flush()
+
+    threading.Thread(target=dump_early, name="gort-test-watchdog", daemon=True).start()
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs_stall_detection: needs the runtime's stall detection (issue 12)")
+    _start_watchdog(config)
+
+
+def pytest_unconfigure(config):
+    _suite_done.set()
+    faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -33,6 +33,7 @@
 #include <new>
 
 #include "runtime/base.h"
+#include "runtime/lock.h"
 #include "runtime/opregion.h"
 
 namespace gort::capi {
@@ -64,8 +65,9 @@ void* handleAcquire(const void* h, Kind k);
 // handleRelease drops an operation reference.
 void handleRelease(const void* h);
 // handlePeek returns the object of a live handle of kind k without a
-// reference, or null: only inside an op region (Unref).
-void* handlePeek(const void* h, Kind k);
+// reference, or null: only inside an op region (Unref). Inline (below): it
+// is most of what an uncontended C ABI operation does besides its own work.
+inline void* handlePeek(const void* h, Kind k);
 // handleRetain adds a user reference; handleClose drops one (the last makes
 // the handle dead). 0, or -1 if h is not a live handle of kind k.
 int handleRetain(const void* h, Kind k);
@@ -127,5 +129,75 @@ class Unref {
   private:
     std::atomic<uint32_t>* word_;
 };
+
+// ---- the table's layout, for handlePeek inline (the rest is handles.cpp) ----
+
+namespace slots {
+
+// A handle: [63..32] generation, [31..28] kind, [27..0] slot index + 1.
+constexpr uint64_t kIndexBits = 28;
+constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
+constexpr uint32_t kChunkSlots = 4096;
+constexpr uint32_t kMaxChunks = uint32_t((kIndexMask + 1) / kChunkSlots);
+
+// Slot state: [63..32] generation, [31] live, [30..0] operation references.
+constexpr uint64_t kLive = uint64_t(1) << 31;
+constexpr uint64_t kRefMask = kLive - 1;
+
+struct Slot {
+    std::atomic<uint64_t> state{0};
+    std::atomic<void*> obj{nullptr};
+    std::atomic<uint32_t> userRefs{0};  // references users hold (retain, release)
+    Destroy destroy = nullptr;
+    void* aux = nullptr;
+    Kind kind{};
+    bool bulky = false;     // its object holds much memory: freed without delay
+    uint32_t nextFree = 0;  // index + 1 of the next free or retired slot (under a lock)
+};
+
+struct Table {
+    Mutex lock;
+    std::atomic<Slot*> chunks[kMaxChunks] = {};
+    uint32_t nchunks = 0;
+    uint32_t freeHead = 0;  // index + 1
+    // First generation of new slots: moves on each time the table is freed,
+    // so handles from before never match slots made after.
+    uint64_t genBase = 0;
+};
+
+extern constinit Table theTable;  // handles.cpp
+
+GORT_ALWAYS_INLINE Table& table() {
+    return theTable;
+}
+
+GORT_ALWAYS_INLINE Slot* slotAt(uint64_t index) {
+    Slot* chunk = table().chunks[index / kChunkSlots].load(std::memory_order_acquire);
+    return chunk != nullptr ? &chunk[index % kChunkSlots] : nullptr;
+}
+
+GORT_ALWAYS_INLINE bool decode(const void* h, Kind k, uint64_t* index, uint32_t* gen) {
+    auto v = reinterpret_cast<uintptr_t>(h);
+    uint64_t i = v & kIndexMask;
+    if (i == 0 || uint8_t((v >> kIndexBits) & 0xF) != uint8_t(k)) return false;
+    *index = i - 1;
+    *gen = uint32_t(v >> 32);
+    return *index / kChunkSlots < kMaxChunks;
+}
+
+}  // namespace slots
+
+inline void* handlePeek(const void* h, Kind k) {
+    uint64_t index;
+    uint32_t gen;
+    if (!slots::decode(h, k, &index, &gen)) return nullptr;
+    slots::Slot* s = slots::slotAt(index);
+    if (s == nullptr) return nullptr;
+    uint64_t st = s->state.load(std::memory_order_acquire);
+    if (uint32_t(st >> 32) != gen || !(st & slots::kLive)) return nullptr;
+    // Live when looked at, so not retired before our region opened: the
+    // object stays until the region closes (retire waits for it).
+    return s->obj.load(std::memory_order_acquire);
+}
 
 }  // namespace gort::capi

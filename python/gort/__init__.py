@@ -112,10 +112,12 @@ def dump():
 
     text = _gort._dump_runtime()
     parts = [text.rstrip("\n"), "", "Python goroutines:"]
-    for gid, name, frame in _gort._python_stacks():
+    for gid, name, frame, started in _gort._python_stacks():
         parts.append(f"goroutine {gid} ({name or '?'}):")
-        if frame is None:
+        if not started:
             parts.append("  (not started)")
+        elif frame is None:
+            parts.append("  (no Python frame: it runs the C function it was started with)")
         else:
             parts.extend(line.rstrip("\n") for line in traceback.format_stack(frame))
     return "\n".join(parts) + "\n"

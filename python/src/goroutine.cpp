@@ -484,20 +484,22 @@ int abandonGoroutines() {
     return inC;
 }
 
-// _python_stacks() -> [(id, name, frame or None)]: the Python goroutines and
-// their innermost frames (GIL held: none of them runs Python meanwhile).
+// _python_stacks() -> [(id, name, frame or None, started)]: the Python
+// goroutines and their innermost frames (GIL held: none of them runs Python
+// meanwhile). A started goroutine has no frame when it runs a C function
+// directly (gort.go(time.sleep, 1)).
 PyObject* pythonStacks(PyObject*, PyObject*) {
     PyObject* list = PyList_New(0);
     if (list == nullptr) return nullptr;
     for (GoCtx* g = registry; g != nullptr; g = g->next) {
         if (g->obj == nullptr) continue;
         PyObject* frame = nullptr;
-        if (g->state.load(std::memory_order_acquire) != kNew) {
-            frame = reinterpret_cast<PyObject*>(PyThreadState_GetFrame(g->ts));
-        }
-        PyObject* item = Py_BuildValue("(LON)", (long long)g->obj->id,
+        bool started = g->state.load(std::memory_order_acquire) != kNew;
+        if (started) frame = reinterpret_cast<PyObject*>(PyThreadState_GetFrame(g->ts));
+        PyObject* item = Py_BuildValue("(LONO)", (long long)g->obj->id,
                                        g->obj->qualname != nullptr ? g->obj->qualname : Py_None,
-                                       frame != nullptr ? frame : Py_NewRef(Py_None));
+                                       frame != nullptr ? frame : Py_NewRef(Py_None),
+                                       started ? Py_True : Py_False);
         if (item == nullptr || PyList_Append(list, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(list);

@@ -83,9 +83,54 @@ def test_python_stacks_show_parked_goroutines():
 
     g = gort.go(waiting_in_recv)
     assert started.recv()
-    stacks = {gid: (name, frame) for gid, name, frame in gort._gort._python_stacks()}
+    stacks = {gid: (name, frame, st) for gid, name, frame, st in gort._gort._python_stacks()}
     assert g.id in stacks
-    name, frame = stacks[g.id]
-    assert name.endswith("waiting_in_recv") and frame.f_code.co_name == "waiting_in_recv"
+    name, frame, st = stacks[g.id]
+    assert st and name.endswith("waiting_in_recv") and frame.f_code.co_name == "waiting_in_recv"
     ch.send(None)
     g.join()
+
+
+def _dump_entry(text, gid):
+    """The lines of the dump's "Python goroutines:" part for goroutine gid."""
+    part = text.split("Python goroutines:", 1)[1].splitlines()
+    at = next(i for i, line in enumerate(part) if line.startswith(f"goroutine {gid} "))
+    rest = part[at + 1:]
+    end = next((i for i, line in enumerate(rest) if line.startswith("goroutine ")), len(rest))
+    return rest[:end]
+
+
+def test_dump_tells_a_goroutine_not_started_from_one_in_c(procs):
+    # One in C with no Python frame at all (read(2) through gort.ffi, called
+    # directly: it waits in a blocking region, its P handed off), one that
+    # has not started (spawned on the only P by the goroutine that dumps).
+    read = gort.ffi.CDLL(None).function("read", "ssize_t", ["int", "pointer", "size_t"])
+    r, w = os.pipe()
+    buf = bytearray(1)
+    try:
+        in_c = gort.go(read, r, buf, 1)
+        for _ in range(2000):
+            if any(gid == in_c.id and st for gid, _, _, st in gort._gort._python_stacks()):
+                break
+            time.sleep(0.005)
+        procs(1)
+
+        def later_fn():
+            return 7
+
+        def spawn_and_dump():
+            # On the only P, without a scheduling point in between: the new
+            # goroutine cannot have started when the dump is taken.
+            g = gort.go(later_fn)
+            return g, gort.dump()
+
+        later, text = gort.go(spawn_and_dump).join(timeout=60)
+        assert later.join(timeout=60) == 7
+        assert _dump_entry(text, later.id) == ["  (not started)"]
+        assert _dump_entry(text, in_c.id) == [
+            "  (no Python frame: it runs the C function it was started with)"]
+    finally:
+        os.write(w, b"x")
+        assert in_c.join(timeout=60) == 1 and buf == b"x"
+        os.close(r)
+        os.close(w)

@@ -152,12 +152,14 @@ Mutex dumpLock;
 int accessMem(unw_addr_space_t, unw_word_t addr, unw_word_t* val, int write, void* arg) {
     auto* f = static_cast<Frames*>(arg);
     if (write) return -UNW_EINVAL;
-    if (addr >= f->copyLo && addr + sizeof *val <= f->copyHi) {
+    // An unwinder that follows a stack rewritten under it may ask for any
+    // address at all, UINTPTR_MAX included: no check may wrap around.
+    if (spanWithin(addr, sizeof *val, f->copyLo, f->copyHi)) {
         memcpy(val, stackCopy + (addr - f->copyLo), sizeof *val);
         return 0;
     }
     uintptr_t pg = addr & ~uintptr_t(4095);
-    if (addr + sizeof *val > pg + 4096) {  // straddles two pages
+    if ((addr & 4095) > 4096 - sizeof *val) {  // straddles two pages
         return readSelf(addr, val, sizeof *val) ? 0 : -UNW_EINVAL;
     }
     if (f->pageAddr != pg) {

@@ -23,6 +23,13 @@ inline int64_t waitClock() {
     return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// spanWithin: [addr, addr + n) lies inside [lo, hi), computed without
+// wrapping around (the dump's unwinder reads a goroutine's stack while it
+// may change, and is then asked for arbitrary addresses).
+inline bool spanWithin(uintptr_t addr, size_t n, uintptr_t lo, uintptr_t hi) {
+    return addr >= lo && addr < hi && hi - addr >= n;
+}
+
 // dumpAll writes every goroutine to fd: id, name, state, wait reason and for
 // how long, the M it is locked to, its stack use, and its stack (function
 // names; file:line where debug information exists), parked ones included.

@@ -12,6 +12,7 @@
 #include "runtime/cgo.h"
 #include "runtime/chan.h"
 #include "runtime/chantimer.h"
+#include "runtime/dump.h"
 #include "runtime/proc.h"
 #include "runtime/sync.h"
 #include "tests/runtime/harness.h"
@@ -236,3 +237,22 @@ TEST_F(WaitGroupAdd, RefusedNegativeAddDoesNotFailOthers) {
 
 }  // namespace
 }  // namespace gort::testing
+
+// The dump's unwinder reads a goroutine's stack while the goroutine may run
+// and rewrite it; it is then asked for any address. A check written as
+// addr + n <= hi let UINTPTR_MAX through (addr + 8 wraps to 7), and the dump
+// read far outside its stack copy (TSan, CI on ae341d7, trace.dump: one run
+// in six).
+TEST(Dump, StackCopyBoundsNeverWrapAround) {
+    const uintptr_t lo = 0x10000, hi = 0x20000;
+    EXPECT_TRUE(gort::spanWithin(lo, 8, lo, hi));
+    EXPECT_TRUE(gort::spanWithin(hi - 8, 8, lo, hi));
+    EXPECT_FALSE(gort::spanWithin(hi - 7, 8, lo, hi));
+    EXPECT_FALSE(gort::spanWithin(hi, 8, lo, hi));
+    EXPECT_FALSE(gort::spanWithin(lo - 1, 8, lo, hi));
+    for (uintptr_t k = 0; k < 8; k++) {
+        EXPECT_FALSE(gort::spanWithin(UINTPTR_MAX - k, 8, lo, hi)) << k;
+        EXPECT_FALSE(gort::spanWithin(UINTPTR_MAX - k, 8, lo, UINTPTR_MAX)) << k;
+    }
+    EXPECT_TRUE(gort::spanWithin(UINTPTR_MAX - 8, 8, lo, UINTPTR_MAX));
+}

@@ -43,6 +43,10 @@ G* gfget(P* p);
 void gfput(P* p, G* gp);
 void gdelete(G* gp);
 void gfreeAll();
+// newproc1 makes a runnable G without queueing it; null when memory ran out.
+G* newproc1(GoFunc fn, void* arg, const GoOptions& opts, P* p);
+// stackput returns a stack to p's cache (p may be null: freed).
+void stackput(P* p, Stack s);
 
 [[noreturn]] void goexit1();
 void gosched();

@@ -87,21 +87,20 @@ static inline void bench_init(int procs, int cgo) {
     BENCH_OK(gort_init(&c));
 }
 
-/* bench_print_stats prints the runtime's counters to stderr (STATS=1). */
+/* bench_print_stats prints the runtime's counters that are not zero to
+ * stderr, by name (STATS=1). */
 static inline void bench_print_stats(void) {
     gort_stats s;
     memset(&s, 0, sizeof s);
     s.struct_size = sizeof s;
     BENCH_OK(gort_get_stats(&s, sizeof s));
-    fprintf(stderr,
-            "# stats: goroutines_created=%llu ms_total=%llu ms_idle=%llu steals=%llu "
-            "p_retakes=%llu handoffs=%llu cgocalls=%llu callbacks=%llu "
-            "foreign_threads_bound=%llu\n",
-            (unsigned long long)s.goroutines_created, (unsigned long long)s.ms_total,
-            (unsigned long long)s.ms_idle, (unsigned long long)s.steals,
-            (unsigned long long)s.p_retakes, (unsigned long long)s.handoffs,
-            (unsigned long long)s.cgocalls, (unsigned long long)s.callbacks,
-            (unsigned long long)s.foreign_threads_bound);
+    const char* const* names = gort_stats_names();
+    const uint64_t* v = &s.goroutines_live;
+    fprintf(stderr, "# stats:");
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (v[i] != 0) fprintf(stderr, " %s=%llu", names[i], (unsigned long long)v[i]);
+    }
+    fprintf(stderr, "\n");
 }
 
 /* bench_shutdown stops the runtime (after printing its counters if $STATS

@@ -121,6 +121,8 @@ class Unref {
     Unref(const Unref&) = delete;
     Unref& operator=(const Unref&) = delete;
     explicit operator bool() const { return word_ != nullptr; }
+    // word is the region's word (its P's): what a mutex is biased to.
+    const std::atomic<uint32_t>* word() const { return word_; }
     template <class T>
     T* find(const void* h, Kind k) const {
         return static_cast<T*>(handlePeek(h, k));

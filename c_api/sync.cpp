@@ -2,7 +2,8 @@
 // done, the uncontended lock and unlock, a wait for a zero counter) runs in
 // an op region from goroutine code (handles.h: Unref; the mutex's lock and
 // unlock open theirs at entry, kAtEntry, which stands for the call gate
-// too); the rest holds a reference.
+// too, and there a mutex biased to the caller's P needs no locked
+// instruction: runtime/sync.cpp); the rest holds a reference.
 #include "runtime/sync.h"
 #include "capi.h"
 #include "handles.h"
@@ -27,6 +28,9 @@ GORT_NOINLINE int lockSlow(gort_mutex* h, int64_t timeout_ns) {
     if (!call) return call.status();
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
+    // Another P's bias goes first; a signal handler that interrupted an op
+    // region on this thread would wait for itself.
+    if (!mu->revokeBias()) return GORT_EDEADLK;
     if (mu->tryLock()) return GORT_OK;
     if (timeout_ns == 0) return GORT_ETIMEDOUT;
     int64_t deadline = capi::timeoutDeadline(timeout_ns);
@@ -39,6 +43,7 @@ GORT_NOINLINE int unlockSlow(gort_mutex* h) {
     // Waiters to wake, or a hand-off to a starving one (which switches).
     Ref<GoMutex> mu(h, Kind::mutex);
     if (!mu) return GORT_EINVAL;
+    if (!mu->revokeBias()) return GORT_EDEADLK;
     return mu->unlock();
 }
 
@@ -115,8 +120,8 @@ GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
     if (Unref r(capi::kAtEntry); r) {
         auto* mu = r.find<GoMutex>(h, Kind::mutex);
         if (mu == nullptr) return GORT_EINVAL;
-        if (mu->tryLock()) return GORT_OK;
-        if (timeout_ns == 0) return GORT_ETIMEDOUT;
+        if (mu->tryLockInRegion(r.word())) return GORT_OK;
+        if (timeout_ns == 0 && !mu->biased()) return GORT_ETIMEDOUT;
     }
     return lockSlow(h, timeout_ns);
 }
@@ -125,7 +130,7 @@ GORT_API int gort_mutex_unlock(gort_mutex* h) {
     if (Unref r(capi::kAtEntry); r) {
         auto* mu = r.find<GoMutex>(h, Kind::mutex);
         if (mu == nullptr) return GORT_EINVAL;
-        if (mu->tryUnlockFast()) return GORT_OK;
+        if (mu->tryUnlockInRegion(r.word())) return GORT_OK;
     }
     return unlockSlow(h);
 }

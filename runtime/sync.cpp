@@ -8,6 +8,27 @@
 // arrivals queue at the tail without trying. It returns to normal when a
 // waiter that gets it is the last one, or waited less than 1 ms.
 //
+// Biased mode (not Go's). An uncontended lock and unlock cost two locked
+// instructions, most of the time of a mutex that only one P ever takes. A
+// mutex that one P has locked kBiasAfter times in a row, each time free,
+// from inside an op region (runtime/opregion.h; the C ABI's lock opens one)
+// is biased to that P: it sets kBiased, with biasOwner_ naming the P's region
+// word, and from then on that P locks and unlocks it inside a region with
+// plain stores (state kBiased <-> kBiased|kLocked). Nobody else writes the
+// state while kBiased is set: every other path (another P, a plain thread, a
+// lock that must wait, an unlock with waiters) first revokes the bias. The
+// revoker clears biasOwner_, so a region that opens afterwards no longer
+// matches it, then waits in opQuiesce for every region open meanwhile
+// (membarrier supplies the fence the plain stores did without: the
+// asymmetric argument of opregion.h), and only then clears kBiased; from
+// there the mutex is a normal one. The bias is taken by the holder of a
+// free-at-the-time lock whose state is exactly kLocked (no waiters, nobody
+// woken), with a compare-and-swap, so it never coexists with waiters; a CAS
+// that read the state before it fails, and every path that reads kBiased
+// revokes. A mutex is biased at most kMaxBiasings times, so one that moves
+// between Ps pays at most that many membarriers; under TSan, and where
+// membarrier is missing, no region opens and nothing is biased.
+//
 // Once: a done flag read without a lock on the fast path; the first caller
 // runs the function under a GoMutex and sets the flag after it returns, so a
 // caller that sees the flag also sees everything the function did.
@@ -17,9 +38,13 @@
 // not lost; signal notifies the oldest ticket, broadcast all of them.
 #include "runtime/sync.h"
 
+#include <sched.h>
+
 #include "runtime/deadlock.h"
 #include "runtime/errors.h"
+#include "runtime/opregion.h"
 #include "runtime/proc.h"
+#include "runtime/stats.h"
 
 namespace gort {
 
@@ -104,6 +129,48 @@ void GoMutex::lock() {
     lockSlow(-1);
 }
 
+bool GoMutex::revokeBias() {
+    for (;;) {
+        if ((state_.load(std::memory_order_acquire) & kBiased) == 0) return true;
+        // One revoker: whoever takes the owner away. The others wait for it.
+        uintptr_t owner = biasOwner_.load(std::memory_order_relaxed);
+        if (owner == 0 ||
+            !biasOwner_.compare_exchange_strong(owner, 0, std::memory_order_seq_cst)) {
+            sched_yield();
+            continue;
+        }
+        if (!opQuiesce()) {
+            biasOwner_.store(owner, std::memory_order_relaxed);
+            return false;
+        }
+        // No region uses the bias any more: the state is ours to fix.
+        state_.fetch_and(~kBiased, std::memory_order_acq_rel);
+        stats().mutexBiasRevocations.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+}
+
+int32_t GoMutex::unbias() {
+    if (!revokeBias()) {
+        fatal("sync: mutex used from a signal handler that interrupted its biased P");
+    }
+    return state_.load(std::memory_order_relaxed);
+}
+
+void GoMutex::becomeBiased(uintptr_t me) {
+    streak_.store(0, std::memory_order_relaxed);
+    if (biasings_.load(std::memory_order_relaxed) >= kMaxBiasings) return;
+    // The owner first: a region that sees kBiased sees its owner.
+    biasOwner_.store(me, std::memory_order_relaxed);
+    int32_t v = kLocked;  // held by us, nobody waiting or woken
+    if (!state_.compare_exchange_strong(v, kLocked | kBiased, std::memory_order_release)) {
+        biasOwner_.store(0, std::memory_order_relaxed);
+        return;
+    }
+    biasings_.store(biasings_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    stats().mutexesBiased.fetch_add(1, std::memory_order_relaxed);
+}
+
 bool GoMutex::lockUntil(int64_t deadline) {
     int32_t z = 0;
     if (state_.compare_exchange_strong(z, kLocked, std::memory_order_acquire)) return true;
@@ -119,6 +186,8 @@ bool GoMutex::lockUntil(int64_t deadline) {
 // otherwise we clear the woken flag it set, as a woken waiter does, and
 // leave without queueing again (false) unless the mutex is free to take.
 bool GoMutex::giveUp() {
+    // Our count in the waiter bits, or the woken flag an unlocker set for
+    // us, keeps the mutex from being biased until we are done here.
     int32_t old = state_.load(std::memory_order_relaxed);
     while ((old >> kWaiterShift) > 0) {
         if (state_.compare_exchange_weak(old, old - (1 << kWaiterShift),
@@ -143,6 +212,10 @@ bool GoMutex::lockSlow(int64_t deadline) {
     int iter = 0;
     int32_t old = state_.load(std::memory_order_relaxed);
     for (;;) {
+        if (old & kBiased) {
+            old = unbias();
+            continue;
+        }
         // Spin while locked in normal mode, telling unlock not to wake others.
         if ((old & (kLocked | kStarving)) == kLocked && canSpin(iter)) {
             if (!awoke && (old & kWoken) == 0 && (old >> kWaiterShift) != 0 &&
@@ -190,6 +263,7 @@ bool GoMutex::lockSlow(int64_t deadline) {
 int GoMutex::unlock() {
     int32_t old = state_.load(std::memory_order_relaxed);
     for (;;) {
+        if (old & kBiased) old = unbias();
         if ((old & kLocked) == 0) return kEINVAL;  // Go: "sync: unlock of unlocked mutex"
         if (state_.compare_exchange_weak(old, old - kLocked, std::memory_order_release)) break;
     }

@@ -549,20 +549,29 @@ GORT_API int gort_waitgroup_retain(gort_waitgroup* wg);
  * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
 GORT_API int gort_waitgroup_release(gort_waitgroup* wg);
 
-/** \brief Go's sync.Mutex, parking goroutines (a checked handle). */
+/** \brief Go's sync.Mutex, parking goroutines (a checked handle).
+ *
+ * A mutex that goroutines on one P keep taking while it is free becomes
+ * biased to that P: there it locks and unlocks without a locked instruction.
+ * The first lock or unlock from anywhere else ends the bias (one
+ * membarrier, a few microseconds, at most a few times in a mutex's life;
+ * gort_stats counts both). Nothing else changes: see "Mutexes" in
+ * docs/guide.md. */
 typedef struct gort_mutex gort_mutex;
 /** \brief Make an unlocked mutex.
  * \return the mutex, or NULL with errno set (ENOMEM; EPERM with no runtime) */
 GORT_API gort_mutex* gort_mutex_make(void);
 /** \brief Lock, blocking until the mutex is free.
  * \param mu the mutex
- * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT */
+ * \return #GORT_OK, #GORT_EINVAL or #GORT_ENOTINIT; #GORT_EDEADLK from a
+ *         signal handler that interrupted a gort call on the thread of the
+ *         P the mutex is biased to (it would wait for itself) */
 GORT_API int gort_mutex_lock(gort_mutex* mu);
 /** \brief gort_mutex_lock with a timeout.
  * \param mu the mutex
  * \param timeout_ns how long to wait; negative: forever; 0: try once
- * \return #GORT_OK (locked), #GORT_ETIMEDOUT (not locked), #GORT_EINVAL or
- *         #GORT_ENOTINIT */
+ * \return #GORT_OK (locked), #GORT_ETIMEDOUT (not locked), #GORT_EINVAL,
+ *         #GORT_ENOTINIT or #GORT_EDEADLK (as gort_mutex_lock) */
 GORT_API int gort_mutex_lock_timeout(gort_mutex* mu, int64_t timeout_ns);
 /** \brief Unlock.
  *
@@ -571,7 +580,7 @@ GORT_API int gort_mutex_lock_timeout(gort_mutex* mu, int64_t timeout_ns);
  * gort_gosched (the caller's on_park and on_resume hooks run).
  * \param mu the mutex
  * \return #GORT_OK; #GORT_EINVAL when not locked or for a bad handle;
- *         #GORT_ENOTINIT */
+ *         #GORT_ENOTINIT; #GORT_EDEADLK as gort_mutex_lock */
 GORT_API int gort_mutex_unlock(gort_mutex* mu);
 /** \brief Take one more reference to the mutex.
  * \param mu the mutex
@@ -636,6 +645,11 @@ typedef struct gort_stats {
                                     in docs/guide.md (since 0.2) */
     uint64_t lockedm_wakeups;  /**< threads woken with a P handed over to run their locked
                                     goroutine: a thread hand-off (since 0.2) */
+    uint64_t mutexes_biased;   /**< times a gort_mutex became biased to a P that kept locking
+                                    it alone (then it locks without a locked instruction; see
+                                    "Mutexes" in docs/guide.md; since 0.2) */
+    uint64_t mutex_bias_revocations; /**< biases revoked by another P or thread taking the
+                                          mutex: each one a membarrier (since 0.2) */
 } gort_stats;
 
 /** \brief Read the runtime's counters.

@@ -42,6 +42,7 @@ class GoMutex {
     bool lockUntil(int64_t deadline);
     bool tryLock() {
         int32_t old = state_.load(std::memory_order_relaxed);
+        if (old & kBiased) old = unbias();
         if (old & (kLocked | kStarving)) return false;
         return state_.compare_exchange_strong(old, old | kLocked, std::memory_order_acquire);
     }
@@ -53,23 +54,91 @@ class GoMutex {
         int32_t v = kLocked;
         return state_.compare_exchange_strong(v, 0, std::memory_order_release);
     }
+
+    // tryLockInRegion and tryUnlockInRegion are tryLock and tryUnlockFast
+    // for goroutine code inside an op region (runtime/opregion.h), region
+    // being its P's word: a mutex biased to that P locks and unlocks there
+    // with plain stores (sync.cpp: "Biased mode"). False: nothing done; take
+    // the general path (which revokes another P's bias first).
+    bool tryLockInRegion(const std::atomic<uint32_t>* region) {
+        auto me = reinterpret_cast<uintptr_t>(region);
+        int32_t old = state_.load(std::memory_order_acquire);
+        if (old == kBiased) {
+            if (biasOwner_.load(std::memory_order_relaxed) != me) return false;
+            state_.store(kBiased | kLocked, std::memory_order_relaxed);
+            return true;
+        }
+        if (old & (kLocked | kStarving | kBiased)) return false;
+        if (!state_.compare_exchange_strong(old, old | kLocked, std::memory_order_acquire)) {
+            return false;
+        }
+        noteLocker(me);
+        return true;
+    }
+    bool tryUnlockInRegion(const std::atomic<uint32_t>* region) {
+        if (state_.load(std::memory_order_relaxed) == (kBiased | kLocked)) {
+            if (biasOwner_.load(std::memory_order_relaxed) != reinterpret_cast<uintptr_t>(region)) {
+                return false;
+            }
+            state_.store(kBiased, std::memory_order_release);
+            return true;
+        }
+        return tryUnlockFast();
+    }
+    // revokeBias turns a biased mutex back to the locked instructions of
+    // normal use, waiting until no op region can still be using the bias;
+    // true at once if it is not biased. False (nothing done) only if the
+    // caller's own P is inside an op region (a signal handler interrupted
+    // it), which the bias might be in use by: it must not wait for itself.
+    bool revokeBias();
+
     bool locked() const { return (state_.load(std::memory_order_relaxed) & kLocked) != 0; }
     // starving: the mutex is in starvation mode (handoff to the oldest
-    // waiter); for tests.
+    // waiter); biased: it is biased to a P. For tests.
     bool starving() const { return (state_.load(std::memory_order_relaxed) & kStarving) != 0; }
+    bool biased() const { return (state_.load(std::memory_order_relaxed) & kBiased) != 0; }
+
+    // A P's run of uncontended locks in a row that biases the mutex to it,
+    // and how many times a mutex may be biased in its life (each bias that
+    // ends costs a membarrier).
+    static constexpr uint32_t kBiasAfter = 256;
+    static constexpr uint32_t kMaxBiasings = 4;
 
   private:
     static constexpr int32_t kLocked = 1;
     static constexpr int32_t kWoken = 2;
     static constexpr int32_t kStarving = 4;
-    static constexpr int32_t kWaiterShift = 3;
+    static constexpr int32_t kBiased = 8;
+    static constexpr int32_t kWaiterShift = 4;
     static constexpr int64_t kStarvationThresholdNs = 1000000;
 
     bool lockSlow(int64_t deadline);
     bool giveUp();
     void unlockSlow(int32_t newState);
+    // unbias is revokeBias where failing is fatal; returns the state after.
+    int32_t unbias();
+    // noteLocker counts a P's run of locks (inside its op region) and biases
+    // the mutex to it once the run is long enough.
+    void noteLocker(uintptr_t me) {
+        if (streakOwner_.load(std::memory_order_relaxed) != me) {
+            streakOwner_.store(me, std::memory_order_relaxed);
+            streak_.store(1, std::memory_order_relaxed);
+            return;
+        }
+        uint32_t n = streak_.load(std::memory_order_relaxed) + 1;
+        streak_.store(n, std::memory_order_relaxed);
+        if (n >= kBiasAfter) becomeBiased(me);
+    }
+    void becomeBiased(uintptr_t me);
 
     std::atomic<int32_t> state_{0};
+    // The region word of the P the mutex is biased to (kBiased set), or 0.
+    std::atomic<uintptr_t> biasOwner_{0};
+    // The last locker's region word and its run of locks (a heuristic: the
+    // races between Ps on these only move when a bias happens).
+    std::atomic<uintptr_t> streakOwner_{0};
+    std::atomic<uint32_t> streak_{0};
+    std::atomic<uint32_t> biasings_{0};
     Sema sema_;
 };
 

@@ -20,8 +20,8 @@
  * only the exclusion is checked. */
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
-#include <stdatomic.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/syscall.h>

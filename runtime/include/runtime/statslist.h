@@ -32,6 +32,6 @@
     X(long_runners, longRunners, event)                    \
     X(stack_high_water, stackHighWater, state)             \
     X(hosted_runs, hostedRuns, state)                      \
-    X(lockedm_wakeups, lockedmWakeups, event)             \
-    X(mutexes_biased, mutexesBiased, event)               \
+    X(lockedm_wakeups, lockedmWakeups, event)              \
+    X(mutexes_biased, mutexesBiased, event)                \
     X(mutex_bias_revocations, mutexBiasRevocations, event)

@@ -121,7 +121,8 @@ GORT_API int gort_mutex_lock_timeout(gort_mutex* h, int64_t timeout_ns) {
         auto* mu = r.find<GoMutex>(h, Kind::mutex);
         if (mu == nullptr) return GORT_EINVAL;
         if (mu->tryLockInRegion(r.word())) return GORT_OK;
-        if (timeout_ns == 0 && !mu->biased()) return GORT_ETIMEDOUT;
+        // Held: exact unless the bias is another P's (then revoke first).
+        if (timeout_ns == 0 && (!mu->biased() || mu->biasedTo(r.word()))) return GORT_ETIMEDOUT;
     }
     return lockSlow(h, timeout_ns);
 }

@@ -157,6 +157,7 @@ struct park_pair {
     atomic_int order; /* 1: A holds, 2: B tried, 3: A unlocked, 4: B got it */
     atomic_int bad;
     gort_waitgroup* done;
+    int try_rc; /* trier: its zero-timeout lock's status */
 };
 
 static void holder(void* arg) {
@@ -208,6 +209,40 @@ static void test_waiter_on_the_biased_p(void) {
     struct counts after = counts_now();
     CHECK_EQ(after.biased - before.biased, rounds * biasing_expected);
     CHECK_EQ(after.revoked - before.revoked, rounds * biasing_expected);
+}
+
+/* trier: a zero-timeout lock on the biased P while the holder keeps the
+ * mutex; it times out, and the bias, exact on its own P, stays. */
+static void trier(void* arg) {
+    struct park_pair* p = arg;
+    while (atomic_load(&p->order) != 1) CHECK_OK(gort_gosched());
+    p->try_rc = gort_mutex_lock_timeout(p->mu, 0);
+    int v = 1;
+    CHECK_OK(gort_chan_send(p->wake, &v));
+    CHECK_OK(gort_waitgroup_done(p->done));
+}
+
+static void test_try_on_the_biased_p_keeps_the_bias(void) {
+    struct counts before = counts_now();
+    int rounds = 100;
+    for (int round = 0; round < rounds; round++) {
+        struct park_pair p = {.mu = gort_mutex_make(),
+                              .wake = gort_chan_make(sizeof(int), 1),
+                              .done = gort_waitgroup_make()};
+        CHECK(p.mu != NULL && p.wake != NULL && p.done != NULL);
+        CHECK_OK(gort_waitgroup_add(p.done, 2));
+        CHECK_OK(gort_go(holder, &p));
+        CHECK_OK(gort_go(trier, &p));
+        CHECK_OK(gort_waitgroup_wait(p.done));
+        CHECK_EQ(p.try_rc, GORT_ETIMEDOUT);
+        CHECK_EQ(atomic_load(&p.order), 3);
+        CHECK_OK(gort_mutex_release(p.mu));
+        CHECK_OK(gort_chan_release(p.wake));
+        CHECK_OK(gort_waitgroup_release(p.done));
+    }
+    struct counts after = counts_now();
+    CHECK_EQ(after.biased - before.biased, rounds * biasing_expected);
+    CHECK_EQ(after.revoked - before.revoked, 0);
 }
 
 static void test_biased_at_most_four_times(void) {
@@ -293,6 +328,7 @@ int main(void) {
     RUN(test_plain_thread_revokes_and_excludes);
     RUN(test_plain_thread_unlocks_a_biased_lock);
     RUN(test_waiter_on_the_biased_p);
+    RUN(test_try_on_the_biased_p_keeps_the_bias);
     RUN(test_biased_at_most_four_times);
     CHECK_OK(gort_shutdown(-1));
     init_procs(2);

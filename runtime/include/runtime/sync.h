@@ -97,6 +97,13 @@ class GoMutex {
     // waiter); biased: it is biased to a P. For tests.
     bool starving() const { return (state_.load(std::memory_order_relaxed) & kStarving) != 0; }
     bool biased() const { return (state_.load(std::memory_order_relaxed) & kBiased) != 0; }
+    // biasedTo: biased to the P whose op region word this is. Asked inside
+    // that region, a true answer makes the state the caller read exact (no
+    // revoker can have finished before the region closes).
+    bool biasedTo(const std::atomic<uint32_t>* region) const {
+        return biased() &&
+               biasOwner_.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(region);
+    }
 
     // A P's run of uncontended locks in a row that biases the mutex to it,
     // and how many times a mutex may be biased in its life (each bias that
